@@ -1,0 +1,196 @@
+//! The command line: clap definitions and what each subcommand does.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::config;
+use crate::experiment::{Progress, RunSpec, run_one};
+use crate::output::{Manifest, RunFolder, Snapshots};
+
+/// An input error (bad flag value, bad config): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shrinkcity",
+    version,
+    about = "Agent-based model of a shrinking coal city in Northeast China",
+    long_about = "Agent-based model of a shrinking coal city in Northeast China.\n\n\
+        Residents, households and dwellings step year by year (2015-2035 by default) through \
+        demography, labour, migration, housing and the local economy. Population, prices, \
+        vacancy, unemployment and age structure emerge from the agents' decisions.\n\n\
+        Start with `shrinkcity run` (the calibrated baseline, written to output/baseline/)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one simulation and write its CSVs to a run folder.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Config file (TOML). Default: the built-in baseline (config/baseline.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output folder. Default: output/<config name>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Random seed. Default: run.seed in the config.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Agents per real resident: 1 = full city, 0.1 = a quick run. Outputs are in people.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub scale: f64,
+    /// First simulated year (overrides run.start_year).
+    #[arg(long, value_name = "Y")]
+    pub start_year: Option<i32>,
+    /// Last simulated year (overrides run.end_year).
+    #[arg(long, value_name = "Y")]
+    pub end_year: Option<i32>,
+    /// Override a config key by dotted path, e.g. --set migration.climate_weight=0 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Agent snapshot years: all, none, or every:N (years since the start divisible by N).
+    #[arg(long, value_name = "WHICH", default_value = "every:10")]
+    pub snapshots: Snapshots,
+    /// Worker threads for per-agent decisions. Default: all cores. Output does not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Replace an existing run in the output folder.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// Check flag values, load the config with all overrides applied.
+    pub fn resolve(&self) -> anyhow::Result<(config::Loaded, RunSpec)> {
+        if !(self.scale.is_finite() && self.scale > 0.0 && self.scale <= 20.0) {
+            return Err(UsageError(format!(
+                "--scale {}: must be above 0 and at most 20 (1 = the full city, 0.1 = a quick run)",
+                self.scale
+            ))
+            .into());
+        }
+        if self.threads == Some(0) {
+            return Err(UsageError("--threads 0: need at least 1 thread".into()).into());
+        }
+        let mut sets = self.set.clone();
+        if let Some(y) = self.start_year {
+            sets.push(format!("run.start_year={y}"));
+        }
+        if let Some(y) = self.end_year {
+            sets.push(format!("run.end_year={y}"));
+        }
+        let loaded = config::load(self.config.as_deref(), &sets)?;
+        let spec = RunSpec {
+            seed: self.seed.unwrap_or(loaded.config.run.seed),
+            scale: self.scale,
+        };
+        let agents = loaded.config.city.population * self.scale;
+        if agents < 100.0 {
+            return Err(UsageError(format!(
+                "--scale {} gives only {agents:.0} agents for a city of {}; use a larger scale",
+                self.scale, loaded.config.city.population
+            ))
+            .into());
+        }
+        Ok((loaded, spec))
+    }
+}
+
+/// A progress bar on stderr, hidden when quiet or when stderr is not a terminal.
+pub fn progress_bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>12} [{bar:40}] {pos}/{len} {elapsed_precise} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run_command(&args),
+    }
+}
+
+fn run_command(args: &RunArgs) -> anyhow::Result<()> {
+    let (loaded, spec) = args.resolve()?;
+    let config = &loaded.config;
+    let threads = crate::sim::init_task_pool(args.threads);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&loaded.stem));
+    let mut folder = RunFolder::create(&out, args.force, args.snapshots, config.run.start_year)?;
+    let years = (config.run.end_year - config.run.start_year + 1) as u64;
+    let bar = progress_bar(100 + years, args.quiet, "setting up");
+    let started = Instant::now();
+    let result = run_one(config, &spec, &mut folder, &mut |p| match p {
+        Progress::Setup(f) => bar.set_position((f * 100.0) as u64),
+        Progress::Year(y) => {
+            bar.set_message(y.to_string());
+            bar.set_position(100 + (y - config.run.start_year + 1) as u64);
+        }
+    });
+    bar.finish_and_clear();
+    let initial_population = match result {
+        Ok(p) => p,
+        Err(e) => {
+            folder.abandon();
+            return Err(e);
+        }
+    };
+    let manifest = Manifest {
+        shrinkcity_version: env!("CARGO_PKG_VERSION").into(),
+        config_name: loaded.stem.clone(),
+        seed: spec.seed,
+        scale: spec.scale,
+        start_year: config.run.start_year,
+        end_year: config.run.end_year,
+        threads,
+        command_line: std::env::args().collect(),
+        initial_population,
+        wall_time_s: started.elapsed().as_secs_f64(),
+        complete: true,
+    };
+    let dir = folder
+        .finish(config, &manifest)
+        .context("writing the run folder")?;
+    if !args.quiet {
+        eprintln!("wrote {} ({:.1} s)", dir.display(), manifest.wall_time_s);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,43 @@
+//! Config errors. Each names the file, the key and (where it can be found) the line, and
+//! says what would be accepted. The CLI maps all of them to exit code 2.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {reason} (check the path given to --config)")]
+    Unreadable { path: PathBuf, reason: String },
+
+    #[error("{file}: not valid TOML: {message}")]
+    Parse { file: String, message: String },
+
+    #[error("{file}{}: `{key}`: {message}", line_suffix(*line))]
+    Invalid {
+        file: String,
+        key: String,
+        line: Option<usize>,
+        message: String,
+    },
+
+    #[error("{file}{}: `{key}` = {value} is out of range; accepted: {accepted}", line_suffix(*line))]
+    OutOfRange {
+        file: String,
+        key: String,
+        line: Option<usize>,
+        value: String,
+        accepted: String,
+    },
+
+    #[error("--set {key}: no such config key{}", suggestion.as_ref().map_or(String::new(), |s| format!(" (did you mean `{s}`?)")))]
+    UnknownKey {
+        key: String,
+        suggestion: Option<String>,
+    },
+
+    #[error("--set {assignment}: {message}")]
+    BadOverride { assignment: String, message: String },
+}
+
+fn line_suffix(line: Option<usize>) -> String {
+    line.map_or(String::new(), |l| format!(", line {l}"))
+}

@@ -1,0 +1,357 @@
+//! Config: read TOML (a file, or the baseline compiled into the binary), merge a scenario
+//! over the config it names in `base`, apply `--set KEY=VALUE` overrides, deserialize with
+//! unknown keys rejected, then range-check. The model only ever sees a validated `Config`.
+
+mod error;
+mod schema;
+mod series;
+mod validate;
+
+pub use error::ConfigError;
+pub use schema::*;
+pub use series::Series;
+
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// The baseline config, compiled in so `shrinkcity run` works from any folder.
+pub const BASELINE_TOML: &str = include_str!("../../config/baseline.toml");
+
+/// One source text, kept so errors can point at its lines.
+#[derive(Clone, Debug)]
+struct Source {
+    name: String,
+    text: String,
+}
+
+/// A loaded, validated config and where it came from.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// File name without extension (`baseline` when built in): the default output folder.
+    pub stem: String,
+}
+
+/// Load `path` (or the built-in baseline), apply overrides, validate.
+pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Loaded, ConfigError> {
+    let mut sources = Vec::new();
+    let (table, stem) = match path {
+        None => (
+            read_table(builtin_source(), &mut sources)?,
+            "baseline".to_string(),
+        ),
+        Some(p) => {
+            let table = read_file_table(p, &mut sources, 0)?;
+            let stem = p
+                .file_stem()
+                .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+            (table, stem)
+        }
+    };
+    let config = from_table(table, overrides, &sources)?;
+    Ok(Loaded { config, stem })
+}
+
+/// Parse a complete config from a TOML string (no `base`, no overrides): for tests.
+pub fn from_str(text: &str) -> Result<Config, ConfigError> {
+    let mut sources = Vec::new();
+    let table = read_table(
+        Source {
+            name: "<string>".into(),
+            text: text.into(),
+        },
+        &mut sources,
+    )?;
+    from_table(table, &[], &sources)
+}
+
+/// The built-in baseline, validated.
+pub fn baseline() -> Config {
+    from_str(BASELINE_TOML).expect("the built-in baseline is valid")
+}
+
+fn builtin_source() -> Source {
+    Source {
+        name: "config/baseline.toml (built in)".into(),
+        text: BASELINE_TOML.into(),
+    }
+}
+
+fn from_table(
+    mut table: Table,
+    overrides: &[String],
+    sources: &[Source],
+) -> Result<Config, ConfigError> {
+    for o in overrides {
+        overrides_apply(&mut table, o)?;
+    }
+    let file = sources.last().map_or(String::new(), |s| s.name.clone());
+    let config: Config = serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+        let key = e.path().to_string();
+        let (file, line) = locate(sources, &key).unwrap_or((file.clone(), None));
+        ConfigError::Invalid {
+            file,
+            key,
+            line,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    validate::validate(&config).map_err(|v| {
+        let (file, line) = locate(sources, &v.key).unwrap_or((file.clone(), None));
+        ConfigError::OutOfRange {
+            file,
+            key: v.key,
+            line,
+            value: v.value,
+            accepted: v.accepted,
+        }
+    })?;
+    Ok(config)
+}
+
+fn read_file_table(
+    path: &Path,
+    sources: &mut Vec<Source>,
+    depth: u32,
+) -> Result<Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let source = Source {
+        name: path.display().to_string(),
+        text,
+    };
+    let mut table = read_table(source, sources)?;
+    // A scenario names the config it modifies; its own keys win.
+    if let Some(base) = table.remove("base") {
+        let Value::String(base) = base else {
+            return Err(ConfigError::Invalid {
+                file: path.display().to_string(),
+                key: "base".into(),
+                line: None,
+                message:
+                    "`base` must be a file path string, or \"baseline\" for the built-in baseline"
+                        .into(),
+            });
+        };
+        if depth > 8 {
+            return Err(ConfigError::Invalid {
+                file: path.display().to_string(),
+                key: "base".into(),
+                line: None,
+                message: "`base` chain deeper than 8 files (a cycle?)".into(),
+            });
+        }
+        let mut base_table = if base == "baseline" {
+            read_table(builtin_source(), sources)?
+        } else {
+            let base_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&base);
+            read_file_table(&base_path, sources, depth + 1)?
+        };
+        merge(&mut base_table, table);
+        // Keep the scenario file last so its lines are searched first.
+        let own = sources.remove(
+            sources
+                .iter()
+                .position(|s| s.name == path.display().to_string())
+                .unwrap_or(0),
+        );
+        sources.push(own);
+        return Ok(base_table);
+    }
+    Ok(table)
+}
+
+fn read_table(source: Source, sources: &mut Vec<Source>) -> Result<Table, ConfigError> {
+    let table = source
+        .text
+        .parse::<Table>()
+        .map_err(|e| ConfigError::Parse {
+            file: source.name.clone(),
+            message: e.to_string(),
+        })?;
+    sources.push(source);
+    Ok(table)
+}
+
+/// Deep merge: tables merge key by key; any other value in `over` replaces the base's.
+fn merge(base: &mut Table, over: Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Find the file and line that define a dotted key (`housing.price_response`), searching
+/// the most specific source first.
+fn locate(sources: &[Source], key: &str) -> Option<(String, Option<usize>)> {
+    let parts: Vec<&str> = key.split('.').filter(|p| !p.is_empty()).collect();
+    let (leaf, sections) = parts.split_last()?;
+    let section = sections.join(".");
+    for s in sources.iter().rev() {
+        let mut current = String::new();
+        for (i, line) in s.text.lines().enumerate() {
+            let t = line.trim();
+            if let Some(h) = t.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                current = h.trim().to_string();
+                continue;
+            }
+            let Some((k, _)) = t.split_once('=') else {
+                continue;
+            };
+            if current == section && k.trim() == *leaf {
+                return Some((s.name.clone(), Some(i + 1)));
+            }
+        }
+    }
+    None
+}
+
+/// Apply one `--set KEY=VALUE`: the key must already exist (every key is in the config),
+/// and the value is parsed as TOML (a bare word falls back to a string).
+fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
+    let Some((key, raw)) = assignment.split_once('=') else {
+        return Err(ConfigError::BadOverride {
+            assignment: assignment.into(),
+            message: "expected KEY=VALUE, e.g. --set migration.climate_weight=0".into(),
+        });
+    };
+    let key = key.trim();
+    let value = parse_value(raw.trim());
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut node = &mut *table;
+    for (i, part) in parts.iter().enumerate() {
+        let known: Vec<String> = node.keys().cloned().collect();
+        let Some(entry) = node.get_mut(*part) else {
+            let prefix = parts[..i].join(".");
+            let candidates: Vec<String> = known
+                .iter()
+                .map(|k| {
+                    if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    }
+                })
+                .collect();
+            return Err(ConfigError::UnknownKey {
+                key: key.into(),
+                suggestion: closest(key, &candidates),
+            });
+        };
+        if i + 1 == parts.len() {
+            if matches!(entry, Value::Table(_)) {
+                return Err(ConfigError::BadOverride {
+                    assignment: assignment.into(),
+                    message: format!("`{key}` is a section; set one of its keys"),
+                });
+            }
+            *entry = value;
+            return Ok(());
+        }
+        match entry {
+            Value::Table(t) => node = t,
+            _ => {
+                return Err(ConfigError::UnknownKey {
+                    key: key.into(),
+                    suggestion: Some(parts[..=i].join(".")),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_value(raw: &str) -> Value {
+    format!("v = {raw}")
+        .parse::<Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(raw.into()))
+}
+
+/// The candidate with the smallest edit distance, if it is close enough to be a typo.
+fn closest(key: &str, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(key, c), c))
+        .min()
+        .filter(|(d, _)| *d <= key.len() / 2 + 2)
+        .map(|(_, c)| c.clone())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The fully resolved config as TOML (written to every run folder).
+pub fn to_toml(config: &Config) -> String {
+    toml::to_string(config).expect("config serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_loads_and_round_trips() {
+        let c = baseline();
+        let again = from_str(&to_toml(&c)).unwrap();
+        assert_eq!(to_toml(&c), to_toml(&again));
+    }
+
+    #[test]
+    fn set_overrides_a_value_by_dotted_path() {
+        let l = load(None, &["migration.climate_weight=0".into()]).unwrap();
+        assert_eq!(l.config.migration.climate_weight, 0.0);
+    }
+
+    #[test]
+    fn set_with_unknown_key_suggests_the_closest() {
+        let e = load(None, &["migration.climate_wieght=0".into()]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("migration.climate_weight"), "{msg}");
+    }
+
+    #[test]
+    fn set_with_wrong_type_names_the_key() {
+        let e = load(None, &["city.estates=\"many\"".into()]).unwrap_err();
+        assert!(e.to_string().contains("city.estates"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_rejected_with_its_line() {
+        let text = BASELINE_TOML.replace("[housing]\n", "[housing]\nprice_responce = 1.0\n");
+        let e = from_str(&text).unwrap_err().to_string();
+        assert!(e.contains("price_responce"), "{e}");
+        assert!(e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_value_names_key_line_and_range() {
+        let e = load(None, &["migration.realisation_rate=1.5".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("migration.realisation_rate") && e.contains("1.5"),
+            "{e}"
+        );
+        assert!(e.contains("line"), "{e}");
+    }
+}

@@ -1,0 +1,12 @@
+//! shrinkcity: an agent-based model of a shrinking coal city.
+//!
+//! `config` reads and validates parameters; `sim` builds the world and steps it; `model`
+//! holds the domains (demography, labour, migration, housing, economy); `output` turns a
+//! year into records and files; `experiment` runs the model.
+
+pub mod cli;
+pub mod config;
+pub mod experiment;
+pub mod model;
+pub mod output;
+pub mod sim;

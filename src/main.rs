@@ -1,0 +1,20 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+use shrinkcity::cli::{Cli, UsageError, run};
+use shrinkcity::config::ConfigError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.is::<ConfigError>() || e.is::<UsageError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

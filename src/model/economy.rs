@@ -1,0 +1,105 @@
+//! Economy: local retail sales from households' incomes plus a housing-wealth effect (owners
+//! spend a share of the change in their home's value), as an index with the first year 100.
+//! Services jobs follow real spending through `Economy::spending_ratio`.
+
+use bevy_ecs::prelude::*;
+
+use crate::model::household::Member;
+use crate::model::household::{Household, HouseholdId, Tenure};
+use crate::model::housing::{HousingMarket, HousingStock};
+use crate::model::labour::{Income, LabourMarket};
+use crate::sim::{Ids, Params};
+
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Economy {
+    /// This year's retail sales (yuan per agent-scale city).
+    pub retail_sales: f64,
+    /// The first year's retail sales, deflated to the base year's wage level.
+    pub base_real_sales: Option<f64>,
+    pub real_sales: f64,
+}
+
+impl Economy {
+    /// Real retail sales relative to the first year (1 before the first year is measured).
+    pub fn spending_ratio(&self) -> f64 {
+        self.base_real_sales
+            .map_or(1.0, |b| self.real_sales / b.max(1e-9))
+    }
+
+    pub fn index(&self, base_nominal: f64) -> f64 {
+        100.0 * self.retail_sales / base_nominal.max(1e-9)
+    }
+}
+
+/// Retail sales of one household: base consumption (scaled by wages), a share of income,
+/// and a share of this year's change in home value for owners.
+pub fn household_spending(
+    e: &crate::config::EconomyConfig,
+    wage_index: f64,
+    income: f64,
+    home_value_change: f64,
+) -> f64 {
+    (e.base_consumption * wage_index
+        + e.income_propensity * income
+        + e.wealth_propensity * home_value_change)
+        .max(0.0)
+}
+
+pub fn measure_retail_sales(
+    params: Res<Params>,
+    ids: Res<Ids>,
+    labour: Res<LabourMarket>,
+    stock: Res<HousingStock>,
+    market: Res<HousingMarket>,
+    mut economy: ResMut<Economy>,
+    households: Query<(&HouseholdId, &Household)>,
+    residents: Query<(&Income, &Member)>,
+) {
+    let mut income = vec![0f64; ids.next_household as usize];
+    for (inc, m) in residents.iter() {
+        income[m.0.0 as usize] += f64::from(inc.yuan);
+    }
+    let price = market.price_per_m2;
+    let old_price = price / (1.0 + market.last_growth);
+    let mut hh: Vec<(HouseholdId, Household)> = households.iter().map(|(i, h)| (*i, *h)).collect();
+    hh.sort_unstable_by_key(|x| x.0);
+    let total: f64 = hh
+        .iter()
+        .map(|(id, h)| {
+            let change = if h.tenure == Tenure::Owner {
+                stock.value(h.dwelling, price) - stock.value(h.dwelling, old_price)
+            } else {
+                0.0
+            };
+            household_spending(
+                &params.economy,
+                labour.wage_index,
+                income[id.0 as usize],
+                change,
+            )
+        })
+        .sum();
+    economy.retail_sales = total;
+    economy.real_sales = total / labour.wage_index;
+    let real = economy.real_sales;
+    economy.base_real_sales.get_or_insert(real);
+}
+
+pub fn add_systems(schedule: &mut Schedule) {
+    use crate::sim::schedule::YearSet;
+    schedule.add_systems(measure_retail_sales.in_set(YearSet::Economy));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn falling_home_values_cut_spending() {
+        let e = crate::config::baseline().economy;
+        let flat = household_spending(&e, 1.0, 60_000.0, 0.0);
+        let fall = household_spending(&e, 1.0, 60_000.0, -50_000.0);
+        assert!(fall < flat);
+        assert!(household_spending(&e, 1.0, 0.0, -1e9) >= 0.0);
+    }
+}

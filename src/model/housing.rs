@@ -1,0 +1,629 @@
+//! Housing: the dwelling stock (grouped into estates), listings and buyers, matching buyers to
+//! listings (better estates sell first, so vacancy concentrates in poor ones), renting, the
+//! shantytown-redevelopment demolitions that turn displaced households into cash buyers,
+//! new construction, and a price index that responds to buyers against listings with
+//! momentum.
+//!
+//! The stock is a resource rather than entities: dwellings are passive, never despawned, and
+//! looked up by id from households, so a dense `Vec` indexed by `DwellingId` is both the
+//! simplest and the fastest store.
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::utils::Parallel;
+
+use crate::config::HousingConfig;
+use crate::model::demography::{Formations, Person};
+use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
+use crate::model::labour::{Income, Job, LabourMarket};
+use crate::model::migration::{Arrivals, Traits};
+use crate::sim::rng::{SimRng, Stage, shuffle};
+use crate::sim::{Clock, Cohorts, Ids, Params, Tally, summarise_households};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DwellingId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DwellingState {
+    Occupied,
+    /// Empty and on the market.
+    ForSale,
+    /// Empty, held by an absent owner or landlord; can be rented.
+    Vacant,
+    Demolished,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Dwelling {
+    pub estate: u32,
+    pub floor_area_m2: f32,
+    pub state: DwellingState,
+    /// Occupying household, if any.
+    pub occupant: Option<HouseholdId>,
+    pub last_sale_price: f32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Estate {
+    /// Location and build quality; multiplies the city price per m2.
+    pub quality: f32,
+    pub build_year: i32,
+    /// Old low-rise housing targeted by shantytown redevelopment.
+    pub shanty: bool,
+}
+
+#[derive(Resource, Clone, Debug, Default)]
+pub struct HousingStock {
+    pub dwellings: Vec<Dwelling>,
+    pub estates: Vec<Estate>,
+}
+
+impl HousingStock {
+    pub fn value(&self, d: DwellingId, price_per_m2: f64) -> f64 {
+        let dw = &self.dwellings[d.0 as usize];
+        f64::from(dw.floor_area_m2)
+            * price_per_m2
+            * f64::from(self.estates[dw.estate as usize].quality)
+    }
+
+    fn occupy(&mut self, d: DwellingId, hid: HouseholdId) {
+        let dw = &mut self.dwellings[d.0 as usize];
+        dw.state = DwellingState::Occupied;
+        dw.occupant = Some(hid);
+    }
+
+    fn release(&mut self, d: DwellingId, state: DwellingState) {
+        let dw = &mut self.dwellings[d.0 as usize];
+        dw.state = state;
+        dw.occupant = None;
+    }
+}
+
+#[derive(Resource, Clone, Debug)]
+pub struct HousingMarket {
+    pub price_per_m2: f64,
+    /// Last year's price growth, fraction.
+    pub last_growth: f64,
+    /// Last year's sales / listings.
+    pub saleability: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VacateReason {
+    Dissolved,
+    Emigrated,
+}
+
+/// Dwellings left this year by dissolved or emigrating households.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Vacated(pub Vec<(DwellingId, Tenure, VacateReason)>);
+
+// ---------------------------------------------------------------- rules
+
+/// Next year's price: buyers against listings, plus momentum from last year's growth,
+/// within a yearly band.
+pub fn next_price(
+    h: &HousingConfig,
+    price: f64,
+    buyers: f64,
+    listings: f64,
+    last_growth: f64,
+) -> f64 {
+    let pressure = if buyers + listings > 0.0 {
+        (buyers - listings) / (buyers + listings)
+    } else {
+        0.0
+    };
+    let g = (h.price_response * pressure + h.price_momentum * last_growth)
+        .clamp(-h.max_price_change, h.max_price_change);
+    price * (1.0 + g)
+}
+
+/// How keen households are to buy given last year's price growth (falling prices: wait).
+pub fn expectation_factor(h: &HousingConfig, last_growth: f64) -> f64 {
+    (h.expectation_sensitivity * last_growth)
+        .exp()
+        .clamp(0.2, 3.0)
+}
+
+/// Who is looking for a home this year.
+#[derive(Clone, Copy, Debug)]
+enum MoverKind {
+    /// An existing household: displaced by demolition (must move) or buying up.
+    Existing {
+        entity: Entity,
+        hid: HouseholdId,
+        must_move: bool,
+    },
+    Formation(usize),
+    Arrival(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Mover {
+    key: (u8, u64),
+    kind: MoverKind,
+    budget_yuan: f64,
+    wants_to_buy: bool,
+}
+
+/// Listings grouped by estate, estates in descending quality; buyers walk it from the top.
+struct ListingBook {
+    order: Vec<u32>,
+    by_estate: Vec<Vec<DwellingId>>,
+}
+
+impl ListingBook {
+    fn new(stock: &HousingStock, rng: &mut SimRng) -> Self {
+        let mut by_estate = vec![Vec::new(); stock.estates.len()];
+        for (i, d) in stock.dwellings.iter().enumerate() {
+            if d.state == DwellingState::ForSale {
+                by_estate[d.estate as usize].push(DwellingId(i as u32));
+            }
+        }
+        for l in &mut by_estate {
+            shuffle(l, rng);
+        }
+        let mut order: Vec<u32> = (0..stock.estates.len() as u32)
+            .filter(|&e| !by_estate[e as usize].is_empty())
+            .collect();
+        order.sort_by(|a, b| {
+            stock.estates[*b as usize]
+                .quality
+                .total_cmp(&stock.estates[*a as usize].quality)
+                .then(a.cmp(b))
+        });
+        ListingBook { order, by_estate }
+    }
+
+    fn len(&self) -> usize {
+        self.by_estate.iter().map(Vec::len).sum()
+    }
+
+    /// The buyer walks estates from the best, taking an affordable one with probability
+    /// `preference` at each; if none is taken, the last affordable one seen.
+    fn buy(
+        &mut self,
+        stock: &HousingStock,
+        price: f64,
+        budget: f64,
+        preference: f64,
+        rng: &mut SimRng,
+    ) -> Option<DwellingId> {
+        let mut fallback = None;
+        let mut chosen = None;
+        for (pos, &e) in self.order.iter().enumerate() {
+            let Some(&d) = self.by_estate[e as usize].last() else {
+                continue;
+            };
+            if stock.value(d, price) <= budget {
+                fallback = Some(pos);
+                if rng.chance(preference) {
+                    chosen = Some(pos);
+                    break;
+                }
+            }
+        }
+        let pos = chosen.or(fallback)?;
+        let e = self.order[pos] as usize;
+        let d = self.by_estate[e].pop();
+        if self.by_estate[e].is_empty() {
+            self.order.remove(pos);
+        }
+        d
+    }
+
+    /// A listing from the worst estate, for a renter when nothing else is empty.
+    fn take_worst(&mut self) -> Option<DwellingId> {
+        let &e = self.order.last()?;
+        let d = self.by_estate[e as usize].pop();
+        if self.by_estate[e as usize].is_empty() {
+            self.order.pop();
+        }
+        d
+    }
+}
+
+// ---------------------------------------------------------------- systems
+
+/// Dwellings left behind are listed (sold by emigrants or heirs) or kept empty; old unsold
+/// listings are withdrawn.
+pub fn release_vacated(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    mut stock: ResMut<HousingStock>,
+    mut vacated: ResMut<Vacated>,
+    mut tally: ResMut<Tally>,
+) {
+    let h = &params.housing;
+    for (i, d) in stock.dwellings.iter_mut().enumerate() {
+        if d.state == DwellingState::ForSale
+            && SimRng::new(clock.seed, clock.year, Stage::Housing, i as u64 | 1 << 40)
+                .chance(h.withdrawal_rate)
+        {
+            d.state = DwellingState::Vacant;
+        }
+    }
+    let mut list = std::mem::take(&mut vacated.0);
+    list.sort_unstable_by_key(|v| v.0);
+    for (d, tenure, reason) in list {
+        let sell = match (tenure, reason) {
+            (Tenure::Renter, _) => 0.0,
+            (Tenure::Owner, VacateReason::Emigrated) => h.emigrant_sell_share,
+            (Tenure::Owner, VacateReason::Dissolved) => h.heir_sell_share,
+        };
+        let listed =
+            SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
+        tally.listings += u64::from(listed);
+        stock.release(
+            d,
+            if listed {
+                DwellingState::ForSale
+            } else {
+                DwellingState::Vacant
+            },
+        );
+    }
+}
+
+/// New estates from the completions pipeline come on the market.
+pub fn build_estates(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    mut stock: ResMut<HousingStock>,
+    mut tally: ResMut<Tally>,
+) {
+    let h = &params.housing;
+    let mut rng = SimRng::new(clock.seed, clock.year, Stage::Construction, 0);
+    let n = (h.completions.at(clock.year) * clock.scale + rng.uniform()).floor() as u32;
+    if n == 0 {
+        return;
+    }
+    let mean = params.city.mean_floor_area_m2;
+    let sd = params.city.floor_area_sd_m2;
+    let mut left = n;
+    while left > 0 {
+        let size = left.min(((f64::from(h.new_estate_size) * clock.scale).ceil() as u32).max(1));
+        let estate = stock.estates.len() as u32;
+        stock.estates.push(Estate {
+            quality: h.new_estate_quality as f32,
+            build_year: clock.year,
+            shanty: false,
+        });
+        for _ in 0..size {
+            let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
+            stock.dwellings.push(Dwelling {
+                estate,
+                floor_area_m2: (mean + sd * z).clamp(30.0, 250.0) as f32,
+                state: DwellingState::ForSale,
+                occupant: None,
+                last_sale_price: 0.0,
+            });
+        }
+        left -= size;
+    }
+    tally.completed += u64::from(n);
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a system's parameters are its dependencies"
+)]
+pub fn trade_homes(
+    mut commands: Commands,
+    params: Res<Params>,
+    clock: Res<Clock>,
+    (mut ids, mut tally, mut cohorts): (ResMut<Ids>, ResMut<Tally>, ResMut<Cohorts>),
+    (mut stock, mut market): (ResMut<HousingStock>, ResMut<HousingMarket>),
+    (mut formations, mut arrivals): (ResMut<Formations>, ResMut<Arrivals>),
+    labour: Res<LabourMarket>,
+    mut households: Query<(Entity, &HouseholdId, &mut Household)>,
+    mut residents: Query<(&mut Person, &Job, &Income, &Traits, &mut Member)>,
+) {
+    let h = &params.housing;
+    let year = clock.year;
+    let price = market.price_per_m2;
+    let keen = expectation_factor(h, market.last_growth);
+    let table = summarise_households(
+        ids.next_household,
+        residents.iter().map(|(p, j, i, t, m)| (*p, *j, *i, *t, *m)),
+    );
+    let formations = std::mem::take(&mut formations.0);
+    let arrivals = std::mem::take(&mut arrivals.0);
+    let mean_wage =
+        crate::model::migration::conditions(&params, year, &labour, &market).local_mean_wage;
+
+    // Shantytown redevelopment: occupied dwellings in shanty estates are demolished; their
+    // households receive cash compensation and must find a new home.
+    let mut rng = SimRng::new(clock.seed, year, Stage::Demolition, 0);
+    let n_households = households.iter().count() as f64;
+    let n_demolish = (params.policy.shantytown_demolitions_per_1000.at(year) * n_households
+        / 1000.0
+        + rng.uniform())
+    .floor() as usize;
+    let mut compensation = std::collections::HashMap::new();
+    if n_demolish > 0 {
+        let mut shanties: Vec<DwellingId> = stock
+            .dwellings
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                d.state == DwellingState::Occupied && stock.estates[d.estate as usize].shanty
+            })
+            .map(|(i, _)| DwellingId(i as u32))
+            .collect();
+        shuffle(&mut shanties, &mut rng);
+        for d in shanties.into_iter().take(n_demolish) {
+            let hid = stock.dwellings[d.0 as usize].occupant.expect("occupied");
+            compensation.insert(
+                hid,
+                params.policy.compensation_multiple * stock.value(d, price),
+            );
+            stock.release(d, DwellingState::Demolished);
+            tally.demolished += 1;
+        }
+    }
+
+    // Movers.
+    let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
+    households.par_iter().for_each(|(entity, hid, hh)| {
+        let s = &table[hid.0 as usize];
+        let income = f64::from(s.income_yuan);
+        let budget = h.price_to_income_limit * income + f64::from(hh.savings_yuan);
+        if let Some(c) = compensation.get(hid) {
+            upgraders.borrow_local_mut().push(Mover {
+                key: (0, u64::from(hid.0)),
+                kind: MoverKind::Existing {
+                    entity,
+                    hid: *hid,
+                    must_move: true,
+                },
+                budget_yuan: budget + c,
+                wants_to_buy: true,
+            });
+        } else if s.members > 0
+            && SimRng::new(clock.seed, year, Stage::Upgrade, u64::from(hid.0))
+                .chance(h.upgrade_rate * keen)
+        {
+            let equity = if hh.tenure == Tenure::Owner {
+                stock.value(hh.dwelling, price)
+            } else {
+                0.0
+            };
+            upgraders.borrow_local_mut().push(Mover {
+                key: (1, u64::from(hid.0)),
+                kind: MoverKind::Existing {
+                    entity,
+                    hid: *hid,
+                    must_move: false,
+                },
+                budget_yuan: budget + equity,
+                wants_to_buy: true,
+            });
+        }
+    });
+    let mut movers: Vec<Mover> = upgraders.drain().collect();
+    for (i, f) in formations.iter().enumerate() {
+        let income: f64 = f.iter().map(|l| f64::from(l.income_yuan)).sum();
+        let mut r = SimRng::new(clock.seed, year, Stage::Housing, f[0].id.0 | 1 << 50);
+        movers.push(Mover {
+            key: (2, f[0].id.0),
+            kind: MoverKind::Formation(i),
+            budget_yuan: h.price_to_income_limit * income,
+            wants_to_buy: r.chance(h.new_household_buy_share * keen),
+        });
+    }
+    for (i, a) in arrivals.iter().enumerate() {
+        let adults = a.members.iter().filter(|m| m.person.age >= 18).count() as f64;
+        let mut r = SimRng::new(clock.seed, year, Stage::Housing, i as u64 | 1 << 51);
+        movers.push(Mover {
+            key: (3, i as u64),
+            kind: MoverKind::Arrival(i),
+            budget_yuan: h.price_to_income_limit * mean_wage * adults + f64::from(a.savings_yuan),
+            wants_to_buy: r.chance(h.immigrant_buy_share * keen),
+        });
+    }
+    movers.sort_unstable_by_key(|m| m.key);
+    let mut rng = SimRng::new(clock.seed, year, Stage::Housing, 0);
+    shuffle(&mut movers, &mut rng);
+
+    // Match.
+    let mut book = ListingBook::new(&stock, &mut rng);
+    let listings = book.len();
+    let mut vacant: Vec<DwellingId> = stock
+        .dwellings
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.state == DwellingState::Vacant)
+        .map(|(i, _)| DwellingId(i as u32))
+        .collect();
+    let mut placed: Vec<(Mover, DwellingId, Tenure)> = Vec::new();
+    let mut buyers = 0u64;
+    let mut sales = 0u64;
+    for m in movers {
+        let must_move = !matches!(
+            m.kind,
+            MoverKind::Existing {
+                must_move: false,
+                ..
+            }
+        );
+        if m.wants_to_buy {
+            buyers += 1;
+            if let Some(d) = book.buy(&stock, price, m.budget_yuan, h.quality_preference, &mut rng)
+            {
+                sales += 1;
+                placed.push((m, d, Tenure::Owner));
+                continue;
+            }
+        }
+        if must_move {
+            let d = if vacant.is_empty() {
+                book.take_worst()
+            } else {
+                Some(vacant.swap_remove(rng.below(vacant.len())))
+            };
+            if let Some(d) = d {
+                placed.push((m, d, Tenure::Renter));
+            }
+        }
+    }
+
+    // Apply moves.
+    let mut by_entity: Vec<(Entity, DwellingId, Tenure, f64)> = Vec::new();
+    for (m, d, tenure) in placed {
+        let value = stock.value(d, price);
+        if tenure == Tenure::Owner {
+            stock.dwellings[d.0 as usize].last_sale_price = value as f32;
+        }
+        match m.kind {
+            MoverKind::Existing { entity, hid, .. } => {
+                stock.occupy(d, hid);
+                by_entity.push((entity, d, tenure, value));
+            }
+            MoverKind::Formation(i) => {
+                let hid = ids.household();
+                stock.occupy(d, hid);
+                commands.spawn((
+                    hid,
+                    Household {
+                        dwelling: d,
+                        tenure,
+                        savings_yuan: 0.0,
+                    },
+                ));
+                for (k, leaver) in formations[i].iter().enumerate() {
+                    if let Ok((mut p, _, _, _, mut member)) = residents.get_mut(leaver.entity) {
+                        p.role = if k == 0 { Role::Head } else { Role::Partner };
+                        member.0 = hid;
+                    }
+                }
+            }
+            MoverKind::Arrival(i) => {
+                let hid = ids.household();
+                stock.occupy(d, hid);
+                let a = &arrivals[i];
+                let savings = if tenure == Tenure::Owner {
+                    0.0
+                } else {
+                    a.savings_yuan
+                };
+                commands.spawn((
+                    hid,
+                    Household {
+                        dwelling: d,
+                        tenure,
+                        savings_yuan: savings,
+                    },
+                ));
+                tally.immigrants += a.members.len() as u64;
+                let batch: Vec<_> = a
+                    .members
+                    .iter()
+                    .map(|n| {
+                        cohorts.add_member(year - i32::from(n.person.age));
+                        (
+                            ids.agent(),
+                            n.person,
+                            n.job,
+                            n.income,
+                            n.traits,
+                            Member(hid),
+                        )
+                    })
+                    .collect();
+                commands.spawn_batch(batch);
+            }
+        }
+    }
+    by_entity.sort_unstable_by_key(|x| x.0.to_bits());
+    for (entity, d, tenure, value) in by_entity {
+        if let Ok((_, hid, mut hh)) = households.get_mut(entity) {
+            let old = hh.dwelling;
+            if stock.dwellings[old.0 as usize].occupant == Some(*hid) {
+                // An owner who bought up lists the old home; a renter just leaves it.
+                let state = if hh.tenure == Tenure::Owner {
+                    DwellingState::ForSale
+                } else {
+                    DwellingState::Vacant
+                };
+                stock.release(old, state);
+            }
+            if tenure == Tenure::Owner {
+                hh.savings_yuan = (f64::from(hh.savings_yuan) - 0.3 * value).max(0.0) as f32;
+            }
+            hh.dwelling = d;
+            hh.tenure = tenure;
+        }
+    }
+
+    tally.buyers += buyers;
+    tally.transactions += sales;
+    let new_price = next_price(h, price, buyers as f64, listings as f64, market.last_growth);
+    market.last_growth = new_price / price - 1.0;
+    market.price_per_m2 = new_price;
+    market.saleability = if listings > 0 {
+        sales as f64 / listings as f64
+    } else {
+        1.0
+    };
+}
+
+pub fn add_systems(schedule: &mut Schedule) {
+    use crate::sim::schedule::YearSet;
+    schedule.add_systems(
+        (release_vacated, build_estates, trade_homes)
+            .chain()
+            .in_set(YearSet::Housing),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excess_listings_lower_the_price_and_excess_buyers_raise_it() {
+        let h = crate::config::baseline().housing;
+        assert!(next_price(&h, 8000.0, 100.0, 300.0, 0.0) < 8000.0);
+        assert!(next_price(&h, 8000.0, 300.0, 100.0, 0.0) > 8000.0);
+        assert_eq!(next_price(&h, 8000.0, 0.0, 0.0, 0.0), 8000.0);
+    }
+
+    #[test]
+    fn price_change_stays_within_the_band() {
+        let h = crate::config::baseline().housing;
+        let p = next_price(&h, 8000.0, 0.0, 1e6, -0.5);
+        assert!(p >= 8000.0 * (1.0 - h.max_price_change) - 1e-9);
+    }
+
+    #[test]
+    fn buyers_take_the_best_affordable_estate_first() {
+        let mut stock = HousingStock::default();
+        for q in [0.6f32, 1.4] {
+            stock.estates.push(Estate {
+                quality: q,
+                build_year: 2000,
+                shanty: false,
+            });
+        }
+        for e in [0u32, 1] {
+            stock.dwellings.push(Dwelling {
+                estate: e,
+                floor_area_m2: 100.0,
+                state: DwellingState::ForSale,
+                occupant: None,
+                last_sale_price: 0.0,
+            });
+        }
+        let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
+        let mut book = ListingBook::new(&stock, &mut rng);
+        // Rich buyer with full preference: the 1.4-quality estate.
+        assert_eq!(
+            book.buy(&stock, 1000.0, 1e9, 1.0, &mut rng),
+            Some(DwellingId(1))
+        );
+        // A buyer who cannot afford anything gets nothing.
+        assert_eq!(book.buy(&stock, 1000.0, 10.0, 1.0, &mut rng), None);
+    }
+}

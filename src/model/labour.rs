@@ -1,0 +1,561 @@
+//! Labour: coal depletion and mine closures, labour demand per sector (coal output, linked
+//! industries, trends and policy, a local multiplier for services, public jobs per
+//! resident), gross job flows (churn and layoffs), school leavers and graduates entering the
+//! job search, retirement, matching seekers to vacancies, and incomes.
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::utils::Parallel;
+
+use crate::config::{CityConfig, Config, LabourConfig};
+use crate::model::demography::{AgentId, Person, Sex};
+use crate::sim::rng::{SimRng, Stage};
+use crate::sim::{Clock, Params, Tally};
+
+pub const SECTOR_NAMES: [&str; 6] = [
+    "coal",
+    "other_resource",
+    "manufacturing",
+    "high_tech",
+    "services",
+    "public",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Sector {
+    Coal,
+    OtherResource,
+    Manufacturing,
+    HighTech,
+    Services,
+    Public,
+}
+
+impl Sector {
+    pub const ALL: [Sector; 6] = [
+        Sector::Coal,
+        Sector::OtherResource,
+        Sector::Manufacturing,
+        Sector::HighTech,
+        Sector::Services,
+        Sector::Public,
+    ];
+
+    pub fn name(self) -> &'static str {
+        SECTOR_NAMES[self as usize]
+    }
+
+    /// Blue-collar sectors, where women retire at the workers' age.
+    pub fn is_workers(self) -> bool {
+        !matches!(self, Sector::Public | Sector::HighTech)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    Child,
+    Student,
+    Employed,
+    Unemployed,
+    Inactive,
+    Retired,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Child => "child",
+            Status::Student => "student",
+            Status::Employed => "employed",
+            Status::Unemployed => "unemployed",
+            Status::Inactive => "inactive",
+            Status::Retired => "retired",
+        }
+    }
+}
+
+#[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub status: Status,
+    pub sector: Option<Sector>,
+}
+
+impl Job {
+    pub fn new(status: Status) -> Self {
+        Job {
+            status,
+            sector: None,
+        }
+    }
+    pub fn employed(sector: Sector) -> Self {
+        Job {
+            status: Status::Employed,
+            sector: Some(sector),
+        }
+    }
+}
+
+/// Annual income and the individual wage factor (skill) that scales a sector's wage.
+#[derive(Component, Clone, Copy, Debug)]
+pub struct Income {
+    pub yuan: f32,
+    pub skill: f32,
+}
+
+impl Income {
+    /// A lognormal skill factor with mean 1.
+    pub fn newborn(rng: &mut SimRng, sd_log: f64) -> Self {
+        let z: f64 = rand::RngExt::sample(rng, rand_distr::StandardNormal);
+        Income {
+            yuan: 0.0,
+            skill: (z * sd_log - sd_log * sd_log / 2.0).exp() as f32,
+        }
+    }
+}
+
+/// One coal mine: remaining reserve and yearly capacity.
+#[derive(Clone, Debug)]
+pub struct Mine {
+    pub reserve_mt: f64,
+    pub capacity_mt: f64,
+    pub open: bool,
+}
+
+#[derive(Resource, Clone, Debug)]
+pub struct CoalSector {
+    pub mines: Vec<Mine>,
+    pub output_mt: f64,
+    pub first_output_mt: Option<f64>,
+    pub peak_output_mt: f64,
+    /// Total reserve at the start of the year of peak output.
+    pub reserve_at_peak_mt: f64,
+}
+
+impl CoalSector {
+    /// Mines with reserves spread linearly around the mean, so they close one by one.
+    pub fn new(c: &crate::config::CoalConfig) -> Self {
+        let n = c.mines as usize;
+        let mines = (0..n)
+            .map(|i| {
+                let x = if n > 1 {
+                    i as f64 / (n - 1) as f64 * 2.0 - 1.0
+                } else {
+                    0.0
+                };
+                Mine {
+                    reserve_mt: c.reserve_mt / n as f64 * (1.0 + c.reserve_spread * x),
+                    capacity_mt: c.capacity_mt / n as f64,
+                    open: true,
+                }
+            })
+            .collect();
+        CoalSector {
+            mines,
+            output_mt: 0.0,
+            first_output_mt: None,
+            peak_output_mt: 0.0,
+            reserve_at_peak_mt: c.reserve_mt,
+        }
+    }
+
+    pub fn reserve_mt(&self) -> f64 {
+        self.mines.iter().map(|m| m.reserve_mt).sum()
+    }
+
+    pub fn open_mines(&self) -> usize {
+        self.mines.iter().filter(|m| m.open).count()
+    }
+}
+
+/// Labour demand and the year's labour-market figures, in agents.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct LabourMarket {
+    pub demand: [f64; 6],
+    pub employed: [u64; 6],
+    pub vacancies: u64,
+    pub seekers: u64,
+    /// Cumulative local wage index (1 in the start year).
+    pub wage_index: f64,
+    /// Destination (southern) mean wage, yuan/yr.
+    pub destination_wage: f64,
+}
+
+// ---------------------------------------------------------------- rules
+
+/// One year of extraction: each open mine produces up to its capacity (times the national
+/// capacity factor) and at most `max_extraction_share` of what is left; it closes when its
+/// reserve falls below the closure threshold.
+pub fn extract(coal: &mut CoalSector, c: &crate::config::CoalConfig, capacity_factor: f64) {
+    let reserve_before = coal.reserve_mt();
+    let mut output = 0.0;
+    for m in coal.mines.iter_mut().filter(|m| m.open) {
+        let q = (m.capacity_mt * capacity_factor).min(m.reserve_mt * c.max_extraction_share);
+        m.reserve_mt -= q;
+        output += q;
+        if m.reserve_mt < c.closure_reserve_mt {
+            m.open = false;
+        }
+    }
+    coal.output_mt = output;
+    coal.first_output_mt.get_or_insert(output);
+    if output >= coal.peak_output_mt {
+        coal.peak_output_mt = output;
+        coal.reserve_at_peak_mt = reserve_before;
+    }
+}
+
+/// Inputs to labour demand that come from other domains or policy.
+pub struct DemandDrivers {
+    pub years: i32,
+    pub coal_output_ratio: f64,
+    pub population: f64,
+    pub spending_ratio: f64,
+    pub scale: f64,
+    pub new_industry_jobs: f64,
+    pub high_tech_jobs: f64,
+    pub firm_creation_boost: f64,
+    pub doctors_gain_per_1000: f64,
+}
+
+/// Jobs each sector wants this year, in agents.
+pub fn labour_demand(city: &CityConfig, l: &LabourConfig, x: &DemandDrivers) -> [f64; 6] {
+    let j = city.initial_jobs.as_array().map(|v| v * x.scale);
+    let t = x.years;
+    let coal = j[0] * x.coal_output_ratio * (1.0 - l.coal_productivity_growth).powi(t);
+    let other = j[1] * x.coal_output_ratio.max(0.0).powf(l.linkage_elasticity);
+    let boost = 1.0 + x.firm_creation_boost;
+    let manufacturing =
+        j[2] * (1.0 + l.manufacturing_trend).powi(t) * boost + x.new_industry_jobs * x.scale;
+    let high_tech = j[3] * (1.0 + l.high_tech_trend).powi(t) * boost + x.high_tech_jobs * x.scale;
+    let basic0 = j[0] + j[1] + j[2] + j[3];
+    let basic = coal + other + manufacturing + high_tech;
+    let w = l.services_spending_weight;
+    let index = (1.0 - w) * basic / basic0.max(1e-9) + w * x.spending_ratio;
+    let services = j[4] * index.max(0.0).powf(l.services_multiplier) * boost;
+    let public = (l.public_jobs_per_1000 + 2.0 * x.doctors_gain_per_1000) * x.population / 1000.0;
+    [coal, other, manufacturing, high_tech, services, public]
+}
+
+/// Official retirement age for a sex and sector in a year, with the reform phased in
+/// linearly over 15 years from `retirement_reform_year`.
+pub fn retirement_age(l: &LabourConfig, sex: Sex, sector: Option<Sector>, year: i32) -> f64 {
+    let phase = (f64::from(year - l.retirement_reform_year + 1) / 15.0).clamp(0.0, 1.0);
+    let workers = sector.is_none_or(Sector::is_workers);
+    match sex {
+        Sex::Male => l.retirement_age_men + l.retirement_raise_men * phase,
+        Sex::Female if workers => {
+            l.retirement_age_women_workers + l.retirement_raise_women_workers * phase
+        }
+        Sex::Female => l.retirement_age_women_staff + l.retirement_raise_women_staff * phase,
+    }
+}
+
+/// Hires from the matching function m·U^α·V^(1−α), capped by seekers and vacancies.
+pub fn hires(l: &LabourConfig, seekers: f64, vacancies: f64) -> u64 {
+    if seekers <= 0.0 || vacancies <= 0.0 {
+        return 0;
+    }
+    let h = l.matching_efficiency
+        * seekers.powf(l.matching_alpha)
+        * vacancies.powf(1.0 - l.matching_alpha);
+    h.min(seekers).min(vacancies).floor() as u64
+}
+
+/// Income for a status and sector, yuan per year.
+pub fn income_for(c: &Config, job: Job, skill: f32, wage_index: f64, premium: f64) -> f32 {
+    let city = &c.city;
+    let v = match (job.status, job.sector) {
+        (Status::Employed, Some(s)) => {
+            city.wages.as_array()[s as usize] * f64::from(skill) * (1.0 + premium)
+        }
+        (Status::Unemployed, _) => city.unemployment_benefit,
+        (Status::Retired, _) => city.pension,
+        _ => 0.0,
+    };
+    (v * wage_index) as f32
+}
+
+// ---------------------------------------------------------------- systems
+
+/// Wages and destination wages move on their exogenous trends.
+pub fn index_wages(params: Res<Params>, clock: Res<Clock>, mut market: ResMut<LabourMarket>) {
+    if clock.year > clock.start_year {
+        market.wage_index *= 1.0 + params.labour.local_wage_growth.at(clock.year);
+        market.destination_wage *= 1.0 + params.migration.destination_wage_growth.at(clock.year);
+    }
+}
+
+pub fn extract_coal(params: Res<Params>, clock: Res<Clock>, mut coal: ResMut<CoalSector>) {
+    let c = &params.city.coal;
+    extract(&mut coal, c, c.capacity.at(clock.year));
+}
+
+pub fn set_labour_demand(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    coal: Res<CoalSector>,
+    economy: Res<crate::model::economy::Economy>,
+    mut market: ResMut<LabourMarket>,
+    residents: Query<(), With<AgentId>>,
+) {
+    let p = &params.policy;
+    let y = clock.year;
+    let drivers = DemandDrivers {
+        years: clock.years_since_start(),
+        coal_output_ratio: coal.output_mt
+            / coal.first_output_mt.unwrap_or(coal.output_mt).max(1e-9),
+        population: residents.iter().count() as f64,
+        spending_ratio: economy.spending_ratio(),
+        scale: clock.scale,
+        new_industry_jobs: p.new_industry_jobs.at(y),
+        high_tech_jobs: p.high_tech_jobs.at(y),
+        firm_creation_boost: p.firm_creation_boost.at(y),
+        doctors_gain_per_1000: p.doctors_per_1000_gain.at(y),
+    };
+    market.demand = labour_demand(&params.city, &params.labour, &drivers);
+}
+
+/// Count workers per sector (deterministic: integer counts).
+fn count_employed<'a>(jobs: impl Iterator<Item = &'a Job>) -> [u64; 6] {
+    let mut e = [0u64; 6];
+    for j in jobs {
+        if let Some(s) = j.sector {
+            e[s as usize] += 1;
+        }
+    }
+    e
+}
+
+/// Retirement, separations (churn plus layoffs where a sector has more workers than it
+/// wants), and entry of school leavers and graduates into the job search.
+pub fn separate_and_enter(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    market: Res<LabourMarket>,
+    mut tally: ResMut<Tally>,
+    mut residents: Query<(&AgentId, &Person, &mut Job)>,
+) {
+    let l = &params.labour;
+    let employed = count_employed(residents.iter().map(|(_, _, j)| j));
+    let demand = market.demand;
+    let layoff: [f64; 6] = std::array::from_fn(|s| {
+        if employed[s] == 0 {
+            0.0
+        } else {
+            ((employed[s] as f64 - demand[s]) / employed[s] as f64).max(0.0)
+        }
+    });
+    let participation = params.city.labour_force_participation;
+    // (separated, entered)
+    let mut counts: Parallel<(u64, u64)> = Parallel::default();
+    residents.par_iter_mut().for_each(|(id, person, mut job)| {
+        let mut rng = SimRng::new(clock.seed, clock.year, Stage::Labour, id.0);
+        let age = f64::from(person.age);
+        let retire_at = retirement_age(l, person.sex, job.sector, clock.year);
+        match job.status {
+            Status::Employed | Status::Unemployed | Status::Inactive if age >= retire_at => {
+                *job = Job::new(Status::Retired);
+            }
+            Status::Employed => {
+                let s = job.sector.expect("employed has a sector") as usize;
+                if rng.chance(l.churn_rate + layoff[s]) {
+                    *job = Job::new(Status::Unemployed);
+                    counts.borrow_local_mut().0 += 1;
+                }
+            }
+            Status::Child if person.age >= l.school_leaving_age => {
+                if rng.chance(l.university_share) {
+                    *job = Job::new(Status::Student);
+                } else if rng.chance(participation) {
+                    *job = Job::new(Status::Unemployed);
+                    counts.borrow_local_mut().1 += 1;
+                } else {
+                    *job = Job::new(Status::Inactive);
+                }
+            }
+            Status::Student if person.age >= l.graduation_age => {
+                if rng.chance(participation) {
+                    *job = Job::new(Status::Unemployed);
+                    counts.borrow_local_mut().1 += 1;
+                } else {
+                    *job = Job::new(Status::Inactive);
+                }
+            }
+            _ => {}
+        }
+    });
+    let (separated, entered) = counts
+        .iter_mut()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    tally.jobs_lost += separated;
+    tally.new_job_seekers += separated + entered;
+}
+
+/// Fill vacancies from the pool of job seekers: the number of hires comes from the matching
+/// function; who is hired is decided by per-seeker random priority, sectors in proportion to
+/// their vacancies.
+pub fn match_job_seekers(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    mut market: ResMut<LabourMarket>,
+    mut tally: ResMut<Tally>,
+    mut residents: Query<(&AgentId, &mut Job)>,
+) {
+    let employed = count_employed(residents.iter().map(|(_, j)| j));
+    let mut vacancies: [u64; 6] =
+        std::array::from_fn(|s| (market.demand[s].round() as u64).saturating_sub(employed[s]));
+    let total_v: u64 = vacancies.iter().sum();
+    let mut seekers: Vec<(u64, AgentId)> = residents
+        .iter()
+        .filter(|(_, j)| j.status == Status::Unemployed)
+        .map(|(id, _)| {
+            (
+                SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next(),
+                *id,
+            )
+        })
+        .collect();
+    seekers.sort_unstable();
+    let h = hires(&params.labour, seekers.len() as f64, total_v as f64) as usize;
+    let mut rng = SimRng::new(clock.seed, clock.year, Stage::Matching, 0);
+    let mut chosen: Vec<(AgentId, Sector)> = Vec::with_capacity(h);
+    let mut remaining = total_v;
+    for &(_, id) in seekers.iter().take(h) {
+        let mut pick = rng.below(remaining as usize) as u64;
+        let s = vacancies
+            .iter()
+            .position(|&v| {
+                if pick < v {
+                    true
+                } else {
+                    pick -= v;
+                    false
+                }
+            })
+            .expect("a vacancy remains");
+        vacancies[s] -= 1;
+        remaining -= 1;
+        chosen.push((id, Sector::ALL[s]));
+    }
+    chosen.sort_unstable();
+    if !chosen.is_empty() {
+        for (id, mut job) in residents.iter_mut() {
+            if job.status == Status::Unemployed
+                && let Ok(i) = chosen.binary_search_by_key(id, |c| c.0)
+            {
+                *job = Job::employed(chosen[i].1);
+            }
+        }
+    }
+    tally.jobs_created += h as u64;
+    market.seekers = seekers.len() as u64;
+    market.vacancies = remaining;
+    let mut e = employed;
+    for (_, s) in &chosen {
+        e[*s as usize] += 1;
+    }
+    market.employed = e;
+}
+
+pub fn pay_incomes(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    market: Res<LabourMarket>,
+    mut residents: Query<(&Job, &mut Income)>,
+) {
+    let premium = params.policy.wage_premium.at(clock.year);
+    let wage_index = market.wage_index;
+    let c = &params.0;
+    residents.par_iter_mut().for_each(|(job, mut income)| {
+        income.yuan = income_for(c, *job, income.skill, wage_index, premium);
+    });
+}
+
+pub fn add_systems(schedule: &mut Schedule) {
+    use crate::sim::schedule::YearSet;
+    schedule.add_systems(
+        (
+            index_wages,
+            extract_coal,
+            set_labour_demand,
+            separate_and_enter,
+            match_job_seekers,
+            pay_incomes,
+        )
+            .chain()
+            .in_set(YearSet::Labour),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mines_close_as_reserves_run_out_and_output_falls() {
+        let c = crate::config::baseline().city.coal;
+        let mut coal = CoalSector::new(&c);
+        extract(&mut coal, &c, 1.0);
+        let first = coal.output_mt;
+        for _ in 0..30 {
+            extract(&mut coal, &c, 1.0);
+        }
+        assert!(coal.open_mines() < c.mines as usize);
+        assert!(
+            coal.output_mt < first * 0.5,
+            "{} vs {first}",
+            coal.output_mt
+        );
+    }
+
+    #[test]
+    fn lower_coal_output_means_fewer_coal_jobs() {
+        let c = crate::config::baseline();
+        let mut x = DemandDrivers {
+            years: 0,
+            coal_output_ratio: 1.0,
+            population: 1000.0,
+            spending_ratio: 1.0,
+            scale: 0.01,
+            new_industry_jobs: 0.0,
+            high_tech_jobs: 0.0,
+            firm_creation_boost: 0.0,
+            doctors_gain_per_1000: 0.0,
+        };
+        let full = labour_demand(&c.city, &c.labour, &x);
+        x.coal_output_ratio = 0.4;
+        let closed = labour_demand(&c.city, &c.labour, &x);
+        assert!(closed[0] < full[0] * 0.5);
+        assert!(closed[1] < full[1]);
+        assert!(closed[4] < full[4], "services follow basic jobs");
+    }
+
+    #[test]
+    fn retirement_age_rises_after_the_reform() {
+        let l = crate::config::baseline().labour;
+        let before = retirement_age(
+            &l,
+            Sex::Male,
+            Some(Sector::Coal),
+            l.retirement_reform_year - 1,
+        );
+        let after = retirement_age(
+            &l,
+            Sex::Male,
+            Some(Sector::Coal),
+            l.retirement_reform_year + 20,
+        );
+        assert_eq!(before, l.retirement_age_men);
+        assert!(after > before);
+    }
+
+    #[test]
+    fn hires_never_exceed_seekers_or_vacancies() {
+        let l = crate::config::baseline().labour;
+        for (u, v) in [(10.0, 1000.0), (1000.0, 10.0), (0.0, 5.0), (300.0, 300.0)] {
+            let h = hires(&l, u, v) as f64;
+            assert!(h <= u && h <= v, "{h} {u} {v}");
+        }
+    }
+}

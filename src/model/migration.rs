@@ -1,0 +1,480 @@
+//! Migration: each year every household (its head deciding for all members) and every young
+//! adult living with parents weighs leaving in a logit random-utility model; a realisation
+//! rate turns few intentions into moves. The positive term that weighs most is recorded as
+//! the move's driver. A small inflow of households (newcomers drawn by cheap housing, and
+//! returnees) arrives and is housed by the housing step.
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::utils::Parallel;
+
+use crate::config::{CityConfig, Config, MigrationConfig};
+use crate::model::demography::{AgentId, Person, Sex};
+use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
+use crate::model::housing::{HousingMarket, VacateReason, Vacated};
+use crate::model::labour::{Income, Job, LabourMarket, Status};
+use crate::sim::rng::{SimRng, Stage, poisson};
+use crate::sim::{
+    Clock, Cohorts, DRIVERS, Ids, Params, Tally, emigrant_age_band, summarise_households,
+};
+
+/// Personal dispositions, drawn once.
+#[derive(Component, Clone, Copy, Debug)]
+pub struct Traits {
+    /// 0 = cannot bear the cold, 1 = indifferent to it.
+    pub climate_tolerance: f32,
+    /// Attachment to the city (family graves, friends, habit), 0–1.
+    pub attachment: f32,
+}
+
+impl Traits {
+    pub fn draw(rng: &mut SimRng, c: &CityConfig) -> Self {
+        let mut normal = |mean: f64, sd: f64| {
+            let z: f64 = rand::RngExt::sample(&mut *rng, rand_distr::StandardNormal);
+            (mean + sd * z).clamp(0.0, 1.0) as f32
+        };
+        Traits {
+            climate_tolerance: normal(c.climate_tolerance_mean, c.climate_tolerance_sd),
+            attachment: normal(c.attachment_mean, c.attachment_sd),
+        }
+    }
+}
+
+/// City-wide conditions every decision this year sees.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Conditions {
+    pub destination_wage: f64,
+    pub local_mean_wage: f64,
+    /// Winter harshness relative to the destination (1 ≈ 30 °C colder lows).
+    pub coldness: f64,
+    /// 0 = services as good as the destination's, 1 = none.
+    pub service_gap: f64,
+    pub amenity_gap: f64,
+    /// Last year's sales / listings: can a home be sold?
+    pub saleability: f64,
+    /// Last year's price growth (fraction).
+    pub price_growth: f64,
+}
+
+/// What one decider brings to the decision.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Decider {
+    pub age: u8,
+    pub unemployed_share: f64,
+    /// Wage per earner; `None` when nobody in the unit earns or seeks a wage.
+    pub own_wage: Option<f64>,
+    pub tolerance: f64,
+    pub attachment: f64,
+    /// Children or elderly in the unit, or a student: services matter.
+    pub needs_services: bool,
+    pub owner: bool,
+    /// Share of the decider's birth cohort already gone.
+    pub network: f64,
+    /// Share of the children's generation already gone (for deciders 55+).
+    pub family: f64,
+}
+
+// ---------------------------------------------------------------- rules
+
+/// The utility of leaving, and the positive terms in `DRIVERS` order.
+pub fn utility(m: &MigrationConfig, c: &Conditions, d: &Decider) -> (f64, [f64; 8]) {
+    let wage_gap = d.own_wage.map_or(0.0, |w| {
+        (c.destination_wage / w.max(1.0)).ln().clamp(0.0, 3.0)
+    });
+    let terms = [
+        m.unemployed_weight * d.unemployed_share,
+        m.wage_weight * wage_gap,
+        m.climate_weight * (1.0 - d.tolerance) * c.coldness,
+        m.services_weight * c.service_gap * f64::from(u8::from(d.needs_services)),
+        m.amenity_weight * c.amenity_gap * f64::from(u8::from(d.age < m.amenity_max_age)),
+        m.housing_weight * (-c.price_growth).max(0.0) * f64::from(u8::from(d.owner)),
+        m.network_weight * d.network,
+        m.family_weight * d.family,
+    ];
+    let band = usize::from(d.age / 5).min(m.age_effects.len() - 1);
+    let v = m.intercept + m.age_effects[band] + terms.iter().sum::<f64>()
+        - m.owner_lockin_weight * f64::from(u8::from(d.owner)) * (1.0 - c.saleability)
+        - m.attachment_weight * d.attachment;
+    (v, terms)
+}
+
+pub fn leave_probability(rate: f64, v: f64) -> f64 {
+    rate / (1.0 + (-v).exp())
+}
+
+/// Index into `DRIVERS` of the largest term.
+pub fn main_driver(terms: &[f64; 8]) -> usize {
+    let mut best = 0;
+    for (i, t) in terms.iter().enumerate() {
+        if *t > terms[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+pub fn conditions(
+    c: &Config,
+    year: i32,
+    labour: &LabourMarket,
+    housing: &HousingMarket,
+) -> Conditions {
+    let s = &c.city.services;
+    let p = &c.policy;
+    let doctors = s.doctors_per_1000 + p.doctors_per_1000_gain.at(year);
+    let school = (s.school_quality + p.school_quality_gain.at(year)).min(1.0);
+    let amenity = (s.amenity_index + p.amenity_gain.at(year)).min(1.0);
+    let wages = c.city.wages.as_array();
+    let jobs = c.city.initial_jobs.as_array();
+    let mean_wage =
+        wages.iter().zip(jobs).map(|(w, j)| w * j).sum::<f64>() / jobs.iter().sum::<f64>().max(1.0);
+    let cl = &c.city.climate;
+    Conditions {
+        destination_wage: labour.destination_wage,
+        local_mean_wage: mean_wage * labour.wage_index * (1.0 + p.wage_premium.at(year)),
+        coldness: (cl.destination_winter_low_c - cl.winter_low_c).max(0.0) / 30.0
+            * cl.winter_severity.at(year),
+        service_gap: 0.5 * (1.0 - doctors / s.destination_doctors_per_1000).max(0.0)
+            + 0.5 * (1.0 - school),
+        amenity_gap: 1.0 - amenity,
+        saleability: housing.saleability,
+        price_growth: housing.last_growth,
+    }
+}
+
+// ---------------------------------------------------------------- systems
+
+/// Last year's emigrant households, for returnees.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct MigrationState {
+    pub last_emigrant_households: u64,
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a system's parameters are its dependencies"
+)]
+pub fn emigrate(
+    mut commands: Commands,
+    params: Res<Params>,
+    clock: Res<Clock>,
+    ids: Res<Ids>,
+    labour: Res<LabourMarket>,
+    housing: Res<HousingMarket>,
+    mut tally: ResMut<Tally>,
+    mut cohorts: ResMut<Cohorts>,
+    mut state: ResMut<MigrationState>,
+    mut vacated: ResMut<Vacated>,
+    households: Query<(Entity, &HouseholdId, &Household)>,
+    residents: Query<(Entity, &AgentId, &Person, &Job, &Income, &Traits, &Member)>,
+) {
+    let m = &params.migration;
+    let year = clock.year;
+    let cond = conditions(&params, year, &labour, &housing);
+    let table = summarise_households(
+        ids.next_household,
+        residents
+            .iter()
+            .map(|(_, _, p, j, i, t, mb)| (*p, *j, *i, *t, *mb)),
+    );
+    let cohorts_ro = &*cohorts;
+
+    // Households: the head decides for everyone.
+    let mut leaving: Parallel<Vec<(HouseholdId, Entity, Household, u8)>> = Parallel::default();
+    households.par_iter().for_each(|(entity, hid, hh)| {
+        let s = &table[hid.0 as usize];
+        if s.heads == 0 {
+            return;
+        }
+        let own_wage = if s.earners > 0 {
+            Some(f64::from(s.income_yuan) / f64::from(s.earners))
+        } else if s.labour_force > 0 {
+            Some(cond.local_mean_wage)
+        } else {
+            None
+        };
+        let birth = year - i32::from(s.head_age);
+        let d = Decider {
+            age: s.head_age,
+            unemployed_share: f64::from(s.unemployed) / f64::from(s.labour_force.max(1)),
+            own_wage,
+            tolerance: f64::from(s.head_tolerance),
+            attachment: f64::from(s.head_attachment),
+            needs_services: s.children > 0 || s.elderly > 0,
+            owner: hh.tenure == Tenure::Owner,
+            network: cohorts_ro.left_share(birth),
+            family: if s.head_age >= 55 {
+                cohorts_ro.left_share(birth + 28)
+            } else {
+                0.0
+            },
+        };
+        let (v, terms) = utility(m, &cond, &d);
+        let mut rng = SimRng::new(
+            clock.seed,
+            year,
+            Stage::HouseholdMigration,
+            u64::from(hid.0),
+        );
+        if rng.chance(leave_probability(m.realisation_rate, v)) {
+            leaving
+                .borrow_local_mut()
+                .push((*hid, entity, *hh, main_driver(&terms) as u8));
+        }
+    });
+    let mut leaving: Vec<_> = leaving.drain().collect();
+    leaving.sort_unstable_by_key(|l| l.0);
+    let mut household_driver = vec![u8::MAX; ids.next_household as usize];
+    for (hid, entity, hh, driver) in &leaving {
+        household_driver[hid.0 as usize] = *driver;
+        vacated
+            .0
+            .push((hh.dwelling, hh.tenure, VacateReason::Emigrated));
+        commands.entity(*entity).despawn();
+    }
+
+    // Young adults living with their parents decide alone.
+    let mut young: Parallel<Vec<(AgentId, Entity, u8)>> = Parallel::default();
+    residents
+        .par_iter()
+        .for_each(|(entity, id, p, job, income, traits, member)| {
+            if p.role != Role::Child
+                || p.age < m.young_min_age
+                || p.age > m.young_max_age
+                || household_driver[member.0.0 as usize] != u8::MAX
+            {
+                return;
+            }
+            let birth = year - i32::from(p.age);
+            let d = Decider {
+                age: p.age,
+                unemployed_share: f64::from(u8::from(job.status == Status::Unemployed)),
+                own_wage: match job.status {
+                    Status::Employed => Some(f64::from(income.yuan)),
+                    Status::Unemployed | Status::Student => Some(cond.local_mean_wage),
+                    _ => None,
+                },
+                tolerance: f64::from(traits.climate_tolerance),
+                attachment: f64::from(traits.attachment),
+                needs_services: job.status == Status::Student,
+                owner: false,
+                network: cohorts_ro.left_share(birth),
+                family: 0.0,
+            };
+            let (v, terms) = utility(m, &cond, &d);
+            let mut rng = SimRng::new(clock.seed, year, Stage::YoungMigration, id.0);
+            if rng.chance(leave_probability(m.young_realisation_rate, v)) {
+                young
+                    .borrow_local_mut()
+                    .push((*id, entity, main_driver(&terms) as u8));
+            }
+        });
+    let mut young: Vec<_> = young.drain().collect();
+    young.sort_unstable_by_key(|y| y.0);
+
+    // Everyone leaving: members of leaving households, then young adults.
+    let mut gone: Vec<(AgentId, Entity, u8, u8)> = residents
+        .iter()
+        .filter_map(|(e, id, p, _, _, _, mb)| {
+            let d = household_driver[mb.0.0 as usize];
+            (d != u8::MAX).then_some((*id, e, d, p.age))
+        })
+        .collect();
+    gone.extend(young.iter().map(|&(id, e, d)| {
+        let age = residents.get(e).map_or(0, |r| r.2.age);
+        (id, e, d, age)
+    }));
+    gone.sort_unstable_by_key(|g| g.0);
+    for &(_, e, driver, age) in &gone {
+        tally.emigrants_by_driver[usize::from(driver)][emigrant_age_band(age)] += 1;
+        cohorts.add_emigrant(year - i32::from(age));
+        commands.entity(e).despawn();
+    }
+    tally.emigrants += gone.len() as u64;
+    tally.emigrant_households += leaving.len() as u64;
+    state.last_emigrant_households = leaving.len() as u64;
+    debug_assert_eq!(DRIVERS.len(), 8);
+}
+
+/// One arriving resident, before it is housed and spawned.
+#[derive(Clone, Debug)]
+pub struct Newcomer {
+    pub person: Person,
+    pub job: Job,
+    pub income: Income,
+    pub traits: Traits,
+}
+
+/// A household arriving from outside, with its members and savings.
+#[derive(Clone, Debug)]
+pub struct Arrival {
+    pub members: Vec<Newcomer>,
+    pub savings_yuan: f32,
+}
+
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Arrivals(pub Vec<Arrival>);
+
+/// How many households arrive: a base rate, more when housing is cheap relative to incomes
+/// (buyers from surrounding counties), plus a share of last year's leavers returning.
+pub fn expected_arrivals(
+    m: &MigrationConfig,
+    households: f64,
+    affordability_gain: f64,
+    last_emigrant_households: f64,
+) -> f64 {
+    households / 1000.0
+        * m.immigrant_households_per_1000
+        * (1.0 + m.cheap_housing_pull * affordability_gain.max(0.0))
+        + m.return_rate * last_emigrant_households
+}
+
+pub fn admit_immigrants(
+    params: Res<Params>,
+    clock: Res<Clock>,
+    state: Res<MigrationState>,
+    housing: Res<HousingMarket>,
+    labour: Res<LabourMarket>,
+    mut arrivals: ResMut<Arrivals>,
+    households: Query<(), With<HouseholdId>>,
+) {
+    let m = &params.migration;
+    let c = &params.city;
+    let relative_price = housing.price_per_m2 / labour.wage_index / c.price_per_m2;
+    let mean = expected_arrivals(
+        m,
+        households.iter().count() as f64,
+        1.0 - relative_price,
+        state.last_emigrant_households as f64,
+    );
+    let mut rng = SimRng::new(clock.seed, clock.year, Stage::Immigration, 0);
+    let n = poisson(mean, &mut rng);
+    arrivals.0 = (0..n)
+        .map(|_| {
+            let head_age = 25 + rng.below(30) as u8;
+            let head_sex = if rng.chance(0.5) {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
+            let mut members = vec![newcomer(&mut rng, c, head_age, head_sex, Role::Head)];
+            if rng.chance(c.couple_share) {
+                let sex = if head_sex == Sex::Male {
+                    Sex::Female
+                } else {
+                    Sex::Male
+                };
+                let age = head_age.saturating_sub(2) + rng.below(5) as u8;
+                members.push(newcomer(&mut rng, c, age, sex, Role::Partner));
+            }
+            if head_age < 45 && rng.chance(0.5) {
+                let age = rng.below(usize::from(head_age - 22).min(17)) as u8;
+                let sex = if rng.chance(0.5) {
+                    Sex::Male
+                } else {
+                    Sex::Female
+                };
+                members.push(newcomer(&mut rng, c, age, sex, Role::Child));
+            }
+            let savings = (c.savings_years_of_income * c.wages.services * labour.wage_index) as f32;
+            Arrival {
+                members,
+                savings_yuan: savings,
+            }
+        })
+        .collect();
+}
+
+fn newcomer(rng: &mut SimRng, c: &CityConfig, age: u8, sex: Sex, role: Role) -> Newcomer {
+    let status = if age < 18 {
+        Status::Child
+    } else {
+        Status::Unemployed
+    };
+    Newcomer {
+        person: Person { age, sex, role },
+        job: Job::new(status),
+        income: Income::newborn(rng, c.wage_sd_log),
+        traits: Traits::draw(rng, c),
+    }
+}
+
+pub fn add_systems(schedule: &mut Schedule) {
+    use crate::sim::schedule::YearSet;
+    schedule.add_systems(
+        (emigrate, admit_immigrants)
+            .chain()
+            .in_set(YearSet::Migration),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conditions() -> Conditions {
+        Conditions {
+            destination_wage: 100_000.0,
+            local_mean_wage: 60_000.0,
+            coldness: 1.0,
+            service_gap: 0.4,
+            amenity_gap: 0.5,
+            saleability: 0.5,
+            price_growth: -0.05,
+        }
+    }
+
+    #[test]
+    fn an_unemployed_young_cold_averse_renter_leaves_more_often_than_an_employed_old_owner() {
+        let m = crate::config::baseline().migration;
+        let c = conditions();
+        let young = Decider {
+            age: 23,
+            unemployed_share: 1.0,
+            own_wage: Some(60_000.0),
+            tolerance: 0.1,
+            attachment: 0.2,
+            needs_services: false,
+            owner: false,
+            network: 0.3,
+            family: 0.0,
+        };
+        let old = Decider {
+            age: 58,
+            unemployed_share: 0.0,
+            own_wage: Some(90_000.0),
+            tolerance: 0.9,
+            attachment: 0.8,
+            owner: true,
+            network: 0.05,
+            ..young
+        };
+        let p_young = leave_probability(m.realisation_rate, utility(&m, &c, &young).0);
+        let p_old = leave_probability(m.realisation_rate, utility(&m, &c, &old).0);
+        assert!(p_young > 3.0 * p_old, "{p_young} vs {p_old}");
+    }
+
+    #[test]
+    fn the_main_driver_is_the_largest_term() {
+        assert_eq!(main_driver(&[0.1, 0.5, 0.2, 0.0, 0.0, 0.0, 0.4, 0.0]), 1);
+        assert_eq!(
+            DRIVERS[main_driver(&[0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.4, 0.0])],
+            "climate"
+        );
+    }
+
+    #[test]
+    fn unsaleable_homes_lock_owners_in() {
+        let m = crate::config::baseline().migration;
+        let owner = Decider {
+            age: 40,
+            owner: true,
+            own_wage: Some(60_000.0),
+            ..Default::default()
+        };
+        let mut liquid = conditions();
+        liquid.saleability = 1.0;
+        let mut frozen = conditions();
+        frozen.saleability = 0.0;
+        assert!(utility(&m, &frozen, &owner).0 < utility(&m, &liquid, &owner).0);
+    }
+}

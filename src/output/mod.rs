@@ -1,0 +1,31 @@
+//! Output: what a run hands to the outside world. `Sink` receives each finished year; the
+//! CSV sink writes a run folder (summary, age structure, emigration drivers, agent
+//! snapshots, resolved config, manifest) into a staging folder that replaces the target
+//! only when the run is complete, so a crash never leaves a half-written run.
+
+pub mod record;
+mod run_folder;
+pub mod snapshot;
+
+pub use record::{Recorder, SummaryRow, YearRecord};
+pub use run_folder::{Manifest, RunFolder, Snapshots};
+
+use bevy_ecs::world::World;
+
+/// Receives each simulated year, in order.
+pub trait Sink {
+    fn year(&mut self, record: &YearRecord, world: &mut World) -> anyhow::Result<()>;
+}
+
+/// Keeps the records in memory (experiments, tests).
+#[derive(Default)]
+pub struct MemorySink {
+    pub records: Vec<YearRecord>,
+}
+
+impl Sink for MemorySink {
+    fn year(&mut self, record: &YearRecord, _world: &mut World) -> anyhow::Result<()> {
+        self.records.push(record.clone());
+        Ok(())
+    }
+}

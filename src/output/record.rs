@@ -1,0 +1,327 @@
+//! What a year looks like from outside: the summary row, the age structure and the
+//! emigration drivers, measured from the world at the end of each year and scaled from
+//! agents to people. Flows are scaled through cumulative totals so that
+//! `population[y] = population[y-1] + births + immigrants - deaths - emigrants` holds exactly
+//! at any `--scale`.
+
+use bevy_ecs::prelude::*;
+use serde::Serialize;
+
+use crate::model::demography::{AgentId, Person, Sex};
+use crate::model::economy::Economy;
+use crate::model::household::{Household, HouseholdId};
+use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
+use crate::model::labour::{CoalSector, Income, Job, Status};
+use crate::sim::{Clock, Tally};
+
+/// One row of `summary.csv`; counts in people, money in yuan.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct SummaryRow {
+    pub year: i32,
+    pub population: i64,
+    pub households: i64,
+    pub births: i64,
+    pub deaths: i64,
+    pub immigrants: i64,
+    pub emigrants: i64,
+    pub share_65plus: f64,
+    pub median_age: f64,
+    pub labour_force: i64,
+    pub employed: i64,
+    pub unemployed: i64,
+    pub unemployment_rate: f64,
+    pub coal_jobs: i64,
+    pub jobs_created: i64,
+    pub jobs_lost: i64,
+    pub new_job_seekers: i64,
+    pub coal_output_mt: f64,
+    pub coal_reserve_share_of_peak: f64,
+    pub price_per_m2: f64,
+    pub mean_home_value: f64,
+    pub transactions: i64,
+    pub dwellings: i64,
+    pub vacant_dwellings: i64,
+    pub vacancy_rate: f64,
+    pub estates_below_40pct_occupancy: i64,
+    pub retail_sales_index: f64,
+    pub mean_income: f64,
+    pub jobs_other_resource: i64,
+    pub jobs_manufacturing: i64,
+    pub jobs_high_tech: i64,
+    pub jobs_services: i64,
+    pub jobs_public: i64,
+    pub resource_share_of_secondary: f64,
+    pub high_tech_share_of_secondary: f64,
+    pub home_value_100m2: f64,
+    pub listings: i64,
+    pub buyers: i64,
+    pub open_mines: i64,
+    pub children_0_14: i64,
+    pub share_0_14: f64,
+}
+
+/// A year's measurements: the summary row plus long-format tables.
+#[derive(Clone, Debug, Default)]
+pub struct YearRecord {
+    pub summary: SummaryRow,
+    /// [age band 0..18][sex], people.
+    pub age_structure: Vec<[i64; 2]>,
+    /// [driver][emigrant age band], people; sums to `summary.emigrants`.
+    pub emigrants_by_driver: Vec<[i64; 5]>,
+}
+
+/// Scales counts from agents to people, carrying cumulative flows between years.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    inv_scale: f64,
+    /// Raw cumulative births, deaths, immigrants, emigrants.
+    cum_raw: [u64; 4],
+    cum_scaled: [i64; 4],
+    population: i64,
+    base_retail: Option<f64>,
+    pub initial_population: i64,
+}
+
+impl Recorder {
+    pub fn new(world: &mut World) -> Self {
+        let scale = world.resource::<Clock>().scale;
+        let agents = world
+            .query_filtered::<(), With<AgentId>>()
+            .iter(world)
+            .count();
+        let population = (agents as f64 / scale).round() as i64;
+        Recorder {
+            inv_scale: 1.0 / scale,
+            cum_raw: [0; 4],
+            cum_scaled: [0; 4],
+            population,
+            base_retail: None,
+            initial_population: population,
+        }
+    }
+
+    fn people(&self, agents: u64) -> i64 {
+        (agents as f64 * self.inv_scale).round() as i64
+    }
+
+    pub fn measure(&mut self, world: &mut World) -> YearRecord {
+        let tally = world.resource::<Tally>().clone();
+        let flows = [
+            tally.births,
+            tally.deaths,
+            tally.immigrants,
+            tally.emigrants,
+        ];
+        let mut scaled_flows = [0i64; 4];
+        for i in 0..4 {
+            self.cum_raw[i] += flows[i];
+            let cum = self.people(self.cum_raw[i]);
+            scaled_flows[i] = cum - self.cum_scaled[i];
+            self.cum_scaled[i] = cum;
+        }
+        let [births, deaths, immigrants, emigrants] = scaled_flows;
+        self.population += births + immigrants - deaths - emigrants;
+
+        let mut ages = [[0u64; 2]; 121];
+        let (mut employed, mut unemployed, mut income_sum) = (0u64, 0u64, 0f64);
+        let mut sector_jobs = [0u64; 6];
+        let mut q = world.query::<(&Person, &Job, &Income)>();
+        for (p, j, inc) in q.iter(world) {
+            ages[usize::from(p.age).min(120)][p.sex as usize] += 1;
+            match j.status {
+                Status::Employed => {
+                    employed += 1;
+                    income_sum += f64::from(inc.yuan);
+                    if let Some(s) = j.sector {
+                        sector_jobs[s as usize] += 1;
+                    }
+                }
+                Status::Unemployed => unemployed += 1,
+                _ => {}
+            }
+        }
+        let agents: u64 = ages.iter().map(|a| a[0] + a[1]).sum();
+        let old: u64 = ages[65..].iter().map(|a| a[0] + a[1]).sum();
+        let young: u64 = ages[..15].iter().map(|a| a[0] + a[1]).sum();
+        let median_age = {
+            let half = agents as f64 / 2.0;
+            let mut acc = 0.0;
+            let mut m = 0.0;
+            for (a, n) in ages.iter().enumerate() {
+                let n = (n[0] + n[1]) as f64;
+                if acc + n >= half && n > 0.0 {
+                    m = a as f64 + (half - acc) / n;
+                    break;
+                }
+                acc += n;
+            }
+            m
+        };
+        let mut band_raw = vec![[0u64; 2]; 18];
+        for (a, n) in ages.iter().enumerate() {
+            let b = (a / 5).min(17);
+            band_raw[b][0] += n[0];
+            band_raw[b][1] += n[1];
+        }
+        let flat: Vec<u64> = band_raw.iter().flat_map(|b| [b[0], b[1]]).collect();
+        let flat_scaled = apportion(&flat, self.population);
+        let age_structure = flat_scaled.chunks(2).map(|c| [c[0], c[1]]).collect();
+        let drivers_flat: Vec<u64> = tally
+            .emigrants_by_driver
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        let drivers_scaled = apportion(&drivers_flat, emigrants);
+        let emigrants_by_driver = drivers_scaled
+            .chunks(5)
+            .map(|c| [c[0], c[1], c[2], c[3], c[4]])
+            .collect();
+
+        let households = world
+            .query::<(&HouseholdId, &Household)>()
+            .iter(world)
+            .count() as u64;
+        let stock = world.resource::<HousingStock>();
+        let market = world.resource::<HousingMarket>();
+        let price = market.price_per_m2;
+        let mut dwellings = 0u64;
+        let mut vacant = 0u64;
+        let mut value_sum = 0f64;
+        let mut per_estate = vec![[0u32; 2]; stock.estates.len()];
+        for (i, d) in stock.dwellings.iter().enumerate() {
+            if d.state == DwellingState::Demolished {
+                continue;
+            }
+            dwellings += 1;
+            per_estate[d.estate as usize][1] += 1;
+            if d.state == DwellingState::Occupied {
+                per_estate[d.estate as usize][0] += 1;
+                value_sum += stock.value(crate::model::housing::DwellingId(i as u32), price);
+            } else {
+                vacant += 1;
+            }
+        }
+        let low_estates = per_estate
+            .iter()
+            .filter(|e| e[1] > 0 && f64::from(e[0]) < 0.4 * f64::from(e[1]))
+            .count();
+        let occupied = dwellings - vacant;
+
+        let coal = world.resource::<CoalSector>();
+        let economy = world.resource::<Economy>();
+        let base = *self.base_retail.get_or_insert(economy.retail_sales);
+        let secondary: u64 = sector_jobs[..4].iter().sum();
+        let share = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+        let summary = SummaryRow {
+            year: world.resource::<Clock>().year,
+            population: self.population,
+            households: self.people(households),
+            births,
+            deaths,
+            immigrants,
+            emigrants,
+            share_65plus: share(old, agents),
+            median_age,
+            labour_force: self.people(employed + unemployed),
+            employed: self.people(employed),
+            unemployed: self.people(unemployed),
+            unemployment_rate: share(unemployed, employed + unemployed),
+            coal_jobs: self.people(sector_jobs[0]),
+            jobs_created: self.people(tally.jobs_created),
+            jobs_lost: self.people(tally.jobs_lost),
+            new_job_seekers: self.people(tally.new_job_seekers),
+            coal_output_mt: coal.output_mt,
+            coal_reserve_share_of_peak: coal.reserve_mt() / coal.reserve_at_peak_mt.max(1e-9),
+            price_per_m2: price,
+            mean_home_value: if occupied > 0 {
+                value_sum / occupied as f64
+            } else {
+                0.0
+            },
+            transactions: self.people(tally.transactions),
+            dwellings: self.people(dwellings),
+            vacant_dwellings: self.people(vacant),
+            vacancy_rate: share(vacant, dwellings),
+            estates_below_40pct_occupancy: low_estates as i64,
+            retail_sales_index: economy.index(base),
+            mean_income: if employed > 0 {
+                income_sum / employed as f64
+            } else {
+                0.0
+            },
+            jobs_other_resource: self.people(sector_jobs[1]),
+            jobs_manufacturing: self.people(sector_jobs[2]),
+            jobs_high_tech: self.people(sector_jobs[3]),
+            jobs_services: self.people(sector_jobs[4]),
+            jobs_public: self.people(sector_jobs[5]),
+            resource_share_of_secondary: share(sector_jobs[0] + sector_jobs[1], secondary),
+            high_tech_share_of_secondary: share(sector_jobs[3], secondary),
+            home_value_100m2: 100.0 * price,
+            listings: self.people(tally.listings),
+            buyers: self.people(tally.buyers),
+            open_mines: coal.open_mines() as i64,
+            children_0_14: self.people(young),
+            share_0_14: share(young, agents),
+        };
+        YearRecord {
+            summary,
+            age_structure,
+            emigrants_by_driver,
+        }
+    }
+}
+
+/// Scale raw counts so they sum to `total` exactly (largest remainder).
+pub fn apportion(raw: &[u64], total: i64) -> Vec<i64> {
+    let sum: u64 = raw.iter().sum();
+    if sum == 0 {
+        return vec![0; raw.len()];
+    }
+    let exact: Vec<f64> = raw
+        .iter()
+        .map(|&r| r as f64 * total as f64 / sum as f64)
+        .collect();
+    let mut out: Vec<i64> = exact.iter().map(|x| x.floor() as i64).collect();
+    let left = total - out.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
+    for &i in order.iter().cycle().take(left.unsigned_abs() as usize) {
+        out[i] += left.signum();
+    }
+    out
+}
+
+/// Age band label for `age_structure.csv`.
+pub fn age_band_label(band: usize) -> String {
+    if band == 17 {
+        "85+".into()
+    } else {
+        format!("{}-{}", band * 5, band * 5 + 4)
+    }
+}
+
+pub fn sex_label(sex: usize) -> &'static str {
+    if sex == Sex::Male as usize {
+        "male"
+    } else {
+        "female"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_sums_to_the_total_and_keeps_proportions() {
+        let out = apportion(&[1, 2, 3, 0], 61);
+        assert_eq!(out.iter().sum::<i64>(), 61);
+        assert_eq!(out[3], 0);
+        assert!(out[2] > out[1] && out[1] > out[0]);
+    }
+}

@@ -1,0 +1,200 @@
+//! The simulation engine: the world's shared resources, world set-up, the order of one
+//! year, and the seeded random streams. No I/O here.
+
+pub mod rng;
+pub mod schedule;
+pub mod world;
+
+use bevy_ecs::prelude::*;
+use std::ops::Deref;
+
+use crate::config::Config;
+use crate::model::demography::Person;
+use crate::model::household::{HouseholdSummary, Member, Role};
+use crate::model::labour::Income;
+use crate::model::labour::{Job, Status};
+use crate::model::migration::Traits;
+
+/// The validated config, read-only during a run.
+#[derive(Resource, Clone, Debug)]
+pub struct Params(pub Config);
+
+impl Deref for Params {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.0
+    }
+}
+
+/// Where the run is in time, and what it stands for.
+#[derive(Resource, Clone, Copy, Debug)]
+pub struct Clock {
+    pub year: i32,
+    pub start_year: i32,
+    pub seed: u64,
+    /// Agents per real person (`--scale`).
+    pub scale: f64,
+}
+
+impl Clock {
+    pub fn years_since_start(&self) -> i32 {
+        self.year - self.start_year
+    }
+}
+
+/// Ids are never reused; new agents and households take the next one.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Ids {
+    pub next_agent: u64,
+    pub next_household: u32,
+}
+
+impl Ids {
+    pub fn agent(&mut self) -> crate::model::demography::AgentId {
+        self.next_agent += 1;
+        crate::model::demography::AgentId(self.next_agent - 1)
+    }
+    pub fn household(&mut self) -> crate::model::household::HouseholdId {
+        self.next_household += 1;
+        crate::model::household::HouseholdId(self.next_household - 1)
+    }
+}
+
+/// Emigration drivers, in output order.
+pub const DRIVERS: [&str; 8] = [
+    "job_loss",
+    "wages",
+    "climate",
+    "public_services",
+    "amenities",
+    "housing",
+    "network",
+    "family",
+];
+
+/// Age groups for emigrants.
+pub const EMIGRANT_AGE_BANDS: [&str; 5] = ["0-17", "18-29", "30-44", "45-64", "65+"];
+
+pub fn emigrant_age_band(age: u8) -> usize {
+    match age {
+        0..=17 => 0,
+        18..=29 => 1,
+        30..=44 => 2,
+        45..=64 => 3,
+        _ => 4,
+    }
+}
+
+/// This year's flows, in agents; reset at the start of every year.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Tally {
+    pub births: u64,
+    pub deaths: u64,
+    pub immigrants: u64,
+    pub emigrants: u64,
+    pub emigrant_households: u64,
+    /// [driver][age band]
+    pub emigrants_by_driver: [[u64; 5]; 8],
+    pub jobs_created: u64,
+    pub jobs_lost: u64,
+    pub new_job_seekers: u64,
+    pub transactions: u64,
+    pub listings: u64,
+    pub buyers: u64,
+    pub demolished: u64,
+    pub completed: u64,
+}
+
+/// Cumulative emigrants per 5-year birth cohort and the cohort's size when first seen: the
+/// "network" each resident has among those who already left.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Cohorts {
+    pub emigrated: Vec<f64>,
+    pub size: Vec<f64>,
+}
+
+impl Cohorts {
+    pub const FIRST_BIRTH_YEAR: i32 = 1900;
+
+    pub fn index(birth_year: i32) -> usize {
+        ((birth_year - Self::FIRST_BIRTH_YEAR).max(0) / 5) as usize
+    }
+
+    /// Share of a birth cohort who have left the city so far.
+    pub fn left_share(&self, birth_year: i32) -> f64 {
+        let i = Self::index(birth_year);
+        match (self.emigrated.get(i), self.size.get(i)) {
+            (Some(&e), Some(&s)) if s > 0.0 => (e / s).min(1.0),
+            _ => 0.0,
+        }
+    }
+
+    fn slot(&mut self, birth_year: i32) -> usize {
+        let i = Self::index(birth_year);
+        if self.size.len() <= i {
+            self.size.resize(i + 1, 0.0);
+            self.emigrated.resize(i + 1, 0.0);
+        }
+        i
+    }
+
+    pub fn add_member(&mut self, birth_year: i32) {
+        let i = self.slot(birth_year);
+        self.size[i] += 1.0;
+    }
+
+    pub fn add_emigrant(&mut self, birth_year: i32) {
+        let i = self.slot(birth_year);
+        self.emigrated[i] += 1.0;
+    }
+}
+
+/// Gather per-household figures from residents (one serial pass, indexed by household id).
+pub fn summarise_households(
+    n_households: u32,
+    residents: impl Iterator<Item = (Person, Job, Income, Traits, Member)>,
+) -> Vec<HouseholdSummary> {
+    let mut table = vec![HouseholdSummary::default(); n_households as usize];
+    for (p, j, inc, t, m) in residents {
+        let s = &mut table[m.0.0 as usize];
+        s.members += 1;
+        if p.age >= 18 {
+            s.adults += 1;
+        } else {
+            s.children += 1;
+        }
+        if p.age >= 65 {
+            s.elderly += 1;
+        }
+        match j.status {
+            Status::Employed => {
+                s.labour_force += 1;
+                s.earners += 1;
+            }
+            Status::Unemployed => s.labour_force += 1,
+            _ => {}
+        }
+        if j.status == Status::Unemployed {
+            s.unemployed += 1;
+        }
+        s.income_yuan += inc.yuan;
+        if p.role == Role::Head {
+            s.heads += 1;
+            s.head_age = p.age;
+            s.head_tolerance = t.climate_tolerance;
+            s.head_attachment = t.attachment;
+        }
+    }
+    table
+}
+
+/// Create the compute task pool that `par_iter` runs on, with `threads` threads (default:
+/// all cores). The first call wins; later calls keep the existing pool.
+pub fn init_task_pool(threads: Option<usize>) -> usize {
+    let pool = bevy_tasks::ComputeTaskPool::get_or_init(|| {
+        let n =
+            threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        bevy_tasks::TaskPoolBuilder::new().num_threads(n).build()
+    });
+    pool.thread_num()
+}

@@ -1,0 +1,310 @@
+//! World set-up: the city on 1 January of the start year. Residents are drawn from the age
+//! pyramid, grouped into couples, singles and families, given jobs up to each sector's
+//! initial jobs, and housed in dwellings spread over estates of different quality.
+
+use bevy_ecs::prelude::*;
+
+use crate::config::Config;
+use crate::model::demography::{AgentId, Formations, Person, Sex};
+use crate::model::economy::Economy;
+use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
+use crate::model::housing::{
+    Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, Vacated,
+};
+use crate::model::labour::{
+    CoalSector, Income, Job, LabourMarket, Sector, Status, income_for, retirement_age,
+};
+use crate::model::migration::{Arrivals, MigrationState, Traits};
+use crate::sim::rng::{SimRng, Stage, shuffle};
+use crate::sim::{Clock, Cohorts, Ids, Params, Tally};
+
+struct Draft {
+    person: Person,
+    job: Job,
+    income: Income,
+    traits: Traits,
+    household: u32,
+}
+
+/// Build the world for `config` at `scale` agents per person.
+pub fn build_world(config: &Config, seed: u64, scale: f64) -> World {
+    build_world_with_progress(config, seed, scale, &mut |_| {})
+}
+
+/// As `build_world`, reporting progress (0–1) through `progress`.
+pub fn build_world_with_progress(
+    config: &Config,
+    seed: u64,
+    scale: f64,
+    progress: &mut dyn FnMut(f64),
+) -> World {
+    let c = &config.city;
+    let start = config.run.start_year;
+    let mut rng = SimRng::new(seed, start, Stage::Setup, 0);
+    let n = (c.population * scale).round().max(1.0) as usize;
+
+    // People from the pyramid.
+    let bands = &c.age_band_shares;
+    let total: f64 = bands.iter().sum();
+    let mut people: Vec<Draft> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut u = rng.uniform() * total;
+        let mut band = bands.len() - 1;
+        for (i, s) in bands.iter().enumerate() {
+            if u < *s {
+                band = i;
+                break;
+            }
+            u -= s;
+        }
+        let width = if band == bands.len() - 1 { 15 } else { 5 };
+        let age = (band * 5 + rng.below(width)) as u8;
+        // Women outlive men: the male share falls with age after 60.
+        let male = c.male_share - 0.004 * f64::from(age.saturating_sub(60));
+        let sex = if rng.chance(male) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
+        people.push(Draft {
+            person: Person {
+                age,
+                sex,
+                role: Role::Child,
+            },
+            job: Job::new(Status::Child),
+            income: Income::newborn(&mut rng, c.wage_sd_log),
+            traits: Traits::draw(&mut rng, c),
+            household: u32::MAX,
+        });
+    }
+    progress(0.3);
+
+    // Households: couples and singles among independent adults, then dependants.
+    let mut heads: Vec<usize> = Vec::new();
+    let mut dependants = Vec::new();
+    let mut by_band: Vec<(Vec<usize>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); 20];
+    for (i, d) in people.iter().enumerate() {
+        let a = d.person.age;
+        let at_home = a < 18 || (a < 30 && rng.chance(c.young_adult_at_home_share));
+        if at_home {
+            dependants.push(i);
+        } else {
+            let slot = &mut by_band[usize::from(a / 5).min(19)];
+            if d.person.sex == Sex::Male {
+                slot.0.push(i)
+            } else {
+                slot.1.push(i)
+            }
+        }
+    }
+    let mut n_households = 0u32;
+    for (men, women) in &mut by_band {
+        shuffle(men, &mut rng);
+        shuffle(women, &mut rng);
+        let mut singles = Vec::new();
+        while !men.is_empty() && !women.is_empty() {
+            let (m, w) = (
+                men.pop().expect("non-empty"),
+                women.pop().expect("non-empty"),
+            );
+            if !rng.chance(c.couple_share) {
+                singles.extend([m, w]);
+                continue;
+            }
+            people[m].person.role = Role::Head;
+            people[w].person.role = Role::Partner;
+            people[m].household = n_households;
+            people[w].household = n_households;
+            heads.push(m);
+            n_households += 1;
+        }
+        for &s in singles.iter().chain(men.iter()).chain(women.iter()) {
+            people[s].person.role = Role::Head;
+            people[s].household = n_households;
+            heads.push(s);
+            n_households += 1;
+        }
+    }
+    // Dependants join a household whose head is 22–40 years older (nearest such age).
+    let mut by_head_age: Vec<Vec<u32>> = vec![Vec::new(); 121];
+    for &h in &heads {
+        by_head_age[usize::from(people[h].person.age)].push(people[h].household);
+    }
+    for i in dependants {
+        let want = usize::from(people[i].person.age) + 22 + rng.below(19);
+        let found = (0..60).find_map(|k| {
+            [want + k, want.saturating_sub(k)]
+                .into_iter()
+                .find(|&a| a < by_head_age.len() && !by_head_age[a].is_empty())
+        });
+        match found {
+            Some(a) => {
+                let list = &by_head_age[a];
+                people[i].household = list[rng.below(list.len())];
+            }
+            None => {
+                people[i].person.role = Role::Head;
+                people[i].household = n_households;
+                n_households += 1;
+            }
+        }
+    }
+    progress(0.5);
+
+    // Labour: students, retirees, then the labour force filled up to each sector's jobs.
+    let l = &config.labour;
+    let mut labour_force = Vec::new();
+    for (i, d) in people.iter_mut().enumerate() {
+        let a = d.person.age;
+        if a < l.school_leaving_age {
+            continue;
+        }
+        if f64::from(a) >= retirement_age(l, d.person.sex, None, start) {
+            d.job = Job::new(Status::Retired);
+        } else if a < l.graduation_age && rng.chance(l.university_share) {
+            d.job = Job::new(Status::Student);
+        } else if rng.chance(c.labour_force_participation) {
+            d.job = Job::new(Status::Unemployed);
+            labour_force.push(i);
+        } else {
+            d.job = Job::new(Status::Inactive);
+        }
+    }
+    shuffle(&mut labour_force, &mut rng);
+    let mut next = labour_force.into_iter();
+    'fill: for (s, jobs) in Sector::ALL.iter().zip(c.initial_jobs.as_array()) {
+        for _ in 0..(jobs * scale).round() as usize {
+            let Some(i) = next.by_ref().find(|&i| {
+                f64::from(people[i].person.age)
+                    < retirement_age(l, people[i].person.sex, Some(*s), start)
+            }) else {
+                break 'fill;
+            };
+            people[i].job = Job::employed(*s);
+        }
+    }
+    let mut household_income = vec![0f64; n_households as usize];
+    for d in &mut people {
+        d.income.yuan = income_for(config, d.job, d.income.skill, 1.0, 0.0);
+        household_income[d.household as usize] += f64::from(d.income.yuan);
+    }
+    progress(0.7);
+
+    // Housing: estates of different quality (the worst are shanty areas), dwellings spread
+    // over them, households placed at random.
+    let n_dwellings = ((f64::from(n_households)) * (1.0 + c.initial_vacancy_rate)).ceil() as usize;
+    let n_estates = (f64::from(c.estates) * (scale * 10.0).min(1.0))
+        .round()
+        .max(1.0) as usize;
+    let mut qualities: Vec<f32> = (0..n_estates)
+        .map(|_| {
+            let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
+            (c.estate_quality_sd * z - c.estate_quality_sd * c.estate_quality_sd / 2.0).exp() as f32
+        })
+        .collect();
+    qualities.sort_by(f32::total_cmp);
+    let n_shanty = (c.shanty_estate_share * n_estates as f64).round() as usize;
+    let estates: Vec<Estate> = qualities
+        .iter()
+        .enumerate()
+        .map(|(i, &q)| Estate {
+            quality: q,
+            build_year: 1960 + (i * 55 / n_estates.max(1)) as i32,
+            shanty: i < n_shanty,
+        })
+        .collect();
+    let mut dwellings: Vec<Dwelling> = (0..n_dwellings)
+        .map(|_| {
+            let e = rng.below(n_estates);
+            let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
+            let shrink = if estates[e].shanty { 0.7 } else { 1.0 };
+            Dwelling {
+                estate: e as u32,
+                floor_area_m2: ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink)
+                    .clamp(25.0, 250.0) as f32,
+                state: DwellingState::Vacant,
+                occupant: None,
+                last_sale_price: 0.0,
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..n_dwellings).collect();
+    shuffle(&mut order, &mut rng);
+    let mut households = Vec::with_capacity(n_households as usize);
+    for h in 0..n_households {
+        let d = order[h as usize];
+        dwellings[d].state = DwellingState::Occupied;
+        dwellings[d].occupant = Some(HouseholdId(h));
+        let value = f64::from(dwellings[d].floor_area_m2)
+            * c.price_per_m2
+            * f64::from(estates[dwellings[d].estate as usize].quality);
+        dwellings[d].last_sale_price = value as f32;
+        let tenure = if rng.chance(c.owner_share) {
+            Tenure::Owner
+        } else {
+            Tenure::Renter
+        };
+        households.push((
+            HouseholdId(h),
+            Household {
+                dwelling: DwellingId(d as u32),
+                tenure,
+                savings_yuan: (c.savings_years_of_income * household_income[h as usize]) as f32,
+            },
+        ));
+    }
+    progress(0.85);
+
+    let mut world = World::new();
+    let mut cohorts = Cohorts::default();
+    let residents: Vec<_> = people
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            cohorts.add_member(start - i32::from(d.person.age));
+            (
+                AgentId(i as u64),
+                d.person,
+                d.job,
+                d.income,
+                d.traits,
+                Member(HouseholdId(d.household)),
+            )
+        })
+        .collect();
+    world.spawn_batch(residents);
+    world.spawn_batch(households);
+    world.insert_resource(Params(config.clone()));
+    world.insert_resource(Clock {
+        year: start,
+        start_year: start,
+        seed,
+        scale,
+    });
+    world.insert_resource(Ids {
+        next_agent: n as u64,
+        next_household: n_households,
+    });
+    world.insert_resource(cohorts);
+    world.insert_resource(Tally::default());
+    world.insert_resource(CoalSector::new(&c.coal));
+    world.insert_resource(LabourMarket {
+        wage_index: 1.0,
+        destination_wage: config.migration.destination_wage,
+        ..Default::default()
+    });
+    world.insert_resource(HousingStock { dwellings, estates });
+    world.insert_resource(HousingMarket {
+        price_per_m2: c.price_per_m2,
+        last_growth: 0.0,
+        saleability: 1.0,
+    });
+    world.insert_resource(Vacated::default());
+    world.insert_resource(Formations::default());
+    world.insert_resource(Arrivals::default());
+    world.insert_resource(MigrationState::default());
+    world.insert_resource(Economy::default());
+    progress(1.0);
+    world
+}
