@@ -1,1 +1,9 @@
+//! One integration test binary (fast to link). Modules:
+//! - `identities`: accounting identities and invariants of a small run, year by year.
+//! - `determinism`: same seed, same bytes; 1 vs 2 threads.
+//! - `cli`: the binary end to end at small scale, including bad input.
 
+mod cli;
+mod determinism;
+mod identities;
+mod util;

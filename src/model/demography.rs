@@ -86,10 +86,6 @@ pub fn die_and_age(
 }
 
 /// Women of childbearing age may give birth; the newborn joins the mother's household.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a system's parameters are its dependencies"
-)]
 pub fn give_birth(
     mut commands: Commands,
     params: Res<Params>,

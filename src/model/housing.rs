@@ -305,10 +305,6 @@ pub fn build_estates(
     tally.completed += u64::from(n);
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a system's parameters are its dependencies"
-)]
 pub fn trade_homes(
     mut commands: Commands,
     params: Res<Params>,

@@ -411,7 +411,7 @@ pub fn match_job_seekers(
         .filter(|(_, j)| j.status == Status::Unemployed)
         .map(|(id, _)| {
             (
-                SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next(),
+                SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next_raw(),
                 *id,
             )
         })

@@ -149,10 +149,6 @@ pub struct MigrationState {
     pub last_emigrant_households: u64,
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a system's parameters are its dependencies"
-)]
 pub fn emigrate(
     mut commands: Commands,
     params: Res<Params>,

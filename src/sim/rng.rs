@@ -53,7 +53,7 @@ impl SimRng {
     }
 
     #[inline]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_raw(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         mix(self.state)
     }
@@ -61,7 +61,7 @@ impl SimRng {
     /// Uniform in [0, 1).
     #[inline]
     pub fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.next_raw() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// True with probability `p` (clamped to [0, 1]).
@@ -73,7 +73,7 @@ impl SimRng {
     /// Uniform integer in [0, n); `n` must be positive.
     #[inline]
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next() as u128 * n as u128) >> 64) as usize
+        ((self.next_raw() as u128 * n as u128) >> 64) as usize
     }
 }
 
@@ -81,16 +81,16 @@ impl TryRng for SimRng {
     type Error = Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        Ok((self.next() >> 32) as u32)
+        Ok((self.next_raw() >> 32) as u32)
     }
 
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        Ok(self.next())
+        Ok(self.next_raw())
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
         for chunk in dst.chunks_mut(8) {
-            let bytes = self.next().to_le_bytes();
+            let bytes = self.next_raw().to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
         Ok(())
@@ -131,12 +131,12 @@ mod tests {
 
     #[test]
     fn streams_are_keyed_by_every_component() {
-        let base = SimRng::new(1, 2020, Stage::Mortality, 7).next();
-        assert_ne!(base, SimRng::new(2, 2020, Stage::Mortality, 7).next());
-        assert_ne!(base, SimRng::new(1, 2021, Stage::Mortality, 7).next());
-        assert_ne!(base, SimRng::new(1, 2020, Stage::Fertility, 7).next());
-        assert_ne!(base, SimRng::new(1, 2020, Stage::Mortality, 8).next());
-        assert_eq!(base, SimRng::new(1, 2020, Stage::Mortality, 7).next());
+        let base = SimRng::new(1, 2020, Stage::Mortality, 7).next_raw();
+        assert_ne!(base, SimRng::new(2, 2020, Stage::Mortality, 7).next_raw());
+        assert_ne!(base, SimRng::new(1, 2021, Stage::Mortality, 7).next_raw());
+        assert_ne!(base, SimRng::new(1, 2020, Stage::Fertility, 7).next_raw());
+        assert_ne!(base, SimRng::new(1, 2020, Stage::Mortality, 8).next_raw());
+        assert_eq!(base, SimRng::new(1, 2020, Stage::Mortality, 7).next_raw());
     }
 
     #[test]
