@@ -426,6 +426,7 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
     );
     k.range("housing.heir_sell_share", h.heir_sell_share, 0.0, 1.0);
     k.range("housing.withdrawal_rate", h.withdrawal_rate, 0.0, 1.0);
+    k.range("housing.relist_rate", h.relist_rate, 0.0, 1.0);
     k.range("housing.upgrade_rate", h.upgrade_rate, 0.0, 1.0);
     k.range(
         "housing.expectation_sensitivity",
@@ -433,6 +434,7 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
         0.0,
         100.0,
     );
+    k.range("housing.value_sensitivity", h.value_sensitivity, 0.0, 10.0);
     k.range(
         "housing.new_household_buy_share",
         h.new_household_buy_share,

@@ -12,7 +12,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
 
 use crate::config::HousingConfig;
-use crate::model::demography::{Formations, Person};
+use crate::model::demography::{Formations, HomeLeaver, Person};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::labour::{Income, Job, LabourMarket};
 use crate::model::migration::{Arrivals, Traits};
@@ -120,6 +120,7 @@ pub fn next_price(
 }
 
 /// How keen households are to buy given last year's price growth (falling prices: wait).
+/// The caller also scales it by the price relative to wages (cheap homes draw buyers).
 pub fn expectation_factor(h: &HousingConfig, last_growth: f64) -> f64 {
     (h.expectation_sensitivity * last_growth)
         .exp()
@@ -226,8 +227,8 @@ impl ListingBook {
 
 // ---------------------------------------------------------------- systems
 
-/// Dwellings left behind are listed (sold by emigrants or heirs) or kept empty; old unsold
-/// listings are withdrawn.
+/// Dwellings left behind are listed (sold by emigrants or heirs) or kept empty; unsold
+/// listings are withdrawn and empty homes relisted, each with a yearly probability.
 pub fn release_vacated(
     params: Res<Params>,
     clock: Res<Clock>,
@@ -237,11 +238,17 @@ pub fn release_vacated(
 ) {
     let h = &params.housing;
     for (i, d) in stock.dwellings.iter_mut().enumerate() {
-        if d.state == DwellingState::ForSale
-            && SimRng::new(clock.seed, clock.year, Stage::Housing, i as u64 | 1 << 40)
-                .chance(h.withdrawal_rate)
-        {
-            d.state = DwellingState::Vacant;
+        let switch = match d.state {
+            DwellingState::ForSale => h.withdrawal_rate,
+            DwellingState::Vacant => h.relist_rate,
+            _ => continue,
+        };
+        if SimRng::new(clock.seed, clock.year, Stage::Housing, i as u64 | 1 << 40).chance(switch) {
+            d.state = if d.state == DwellingState::ForSale {
+                DwellingState::Vacant
+            } else {
+                DwellingState::ForSale
+            };
         }
     }
     let mut list = std::mem::take(&mut vacated.0);
@@ -254,7 +261,6 @@ pub fn release_vacated(
         };
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
-        tally.listings += u64::from(listed);
         stock.release(
             d,
             if listed {
@@ -319,12 +325,23 @@ pub fn trade_homes(
     let h = &params.housing;
     let year = clock.year;
     let price = market.price_per_m2;
-    let keen = expectation_factor(h, market.last_growth);
+    let relative_price = price / labour.wage_index / params.city.price_per_m2;
+    let keen =
+        expectation_factor(h, market.last_growth) * relative_price.powf(-h.value_sensitivity);
     let table = summarise_households(
         ids.next_household,
         residents.iter().map(|(p, j, i, t, m)| (*p, *j, *i, *t, *m)),
     );
-    let formations = std::mem::take(&mut formations.0);
+    // Leavers who died or emigrated since they decided to move out no longer form a household.
+    let formations: Vec<Vec<HomeLeaver>> = std::mem::take(&mut formations.0)
+        .into_iter()
+        .map(|g| {
+            g.into_iter()
+                .filter(|l| residents.contains(l.entity))
+                .collect::<Vec<_>>()
+        })
+        .filter(|g| !g.is_empty())
+        .collect();
     let arrivals = std::mem::take(&mut arrivals.0);
     let mean_wage =
         crate::model::migration::conditions(&params, year, &labour, &market).local_mean_wage;
@@ -553,6 +570,7 @@ pub fn trade_homes(
         }
     }
 
+    tally.listings += listings as u64;
     tally.buyers += buyers;
     tally.transactions += sales;
     let new_price = next_price(h, price, buyers as f64, listings as f64, market.last_growth);

@@ -147,6 +147,7 @@ pub fn conditions(
 #[derive(Resource, Clone, Debug, Default)]
 pub struct MigrationState {
     pub last_emigrant_households: u64,
+    pub this_year_emigrant_households: u64,
 }
 
 pub fn emigrate(
@@ -287,7 +288,8 @@ pub fn emigrate(
     }
     tally.emigrants += gone.len() as u64;
     tally.emigrant_households += leaving.len() as u64;
-    state.last_emigrant_households = leaving.len() as u64;
+    state.last_emigrant_households = state.this_year_emigrant_households;
+    state.this_year_emigrant_households = leaving.len() as u64;
     debug_assert_eq!(DRIVERS.len(), 8);
 }
 
