@@ -234,7 +234,6 @@ pub fn release_vacated(
     clock: Res<Clock>,
     mut stock: ResMut<HousingStock>,
     mut vacated: ResMut<Vacated>,
-    mut tally: ResMut<Tally>,
 ) {
     let h = &params.housing;
     for (i, d) in stock.dwellings.iter_mut().enumerate() {
