@@ -1,15 +1,11 @@
-use crate::util::{SCALE, shrinkcity};
+use crate::util::{shrinkcity, small_run};
 use predicates::prelude::*;
 
 #[test]
 fn run_writes_every_output_for_every_year() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    shrinkcity()
-        .args(["run", "--quiet", "--scale", SCALE, "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    small_run(["--out"]).arg(&out).assert().success();
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let mut lines = summary.lines();
     let header = lines.next().unwrap();
@@ -75,25 +71,17 @@ fn the_written_config_repeats_the_run_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
     let b = dir.path().join("b");
-    shrinkcity()
-        .args([
-            "run",
-            "--quiet",
-            "--scale",
-            SCALE,
-            "--seed",
-            "11",
-            "--set",
-            "migration.climate_weight=0.5",
-            "--out",
-        ])
-        .arg(&a)
-        .assert()
-        .success();
-    shrinkcity()
-        .args([
-            "run", "--quiet", "--scale", SCALE, "--seed", "11", "--config",
-        ])
+    small_run([
+        "--seed",
+        "11",
+        "--set",
+        "migration.climate_weight=0.5",
+        "--out",
+    ])
+    .arg(&a)
+    .assert()
+    .success();
+    small_run(["--seed", "11", "--config"])
         .arg(a.join("config.toml"))
         .arg("--out")
         .arg(&b)
@@ -109,16 +97,7 @@ fn the_written_config_repeats_the_run_exactly() {
 fn a_bad_set_key_exits_2_suggests_the_key_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    shrinkcity()
-        .args([
-            "run",
-            "--quiet",
-            "--scale",
-            SCALE,
-            "--set",
-            "migration.climate_wieght=0",
-            "--out",
-        ])
+    small_run(["--set", "migration.climate_wieght=0", "--out"])
         .arg(&out)
         .assert()
         .code(2)
@@ -138,8 +117,7 @@ fn a_bad_value_in_a_config_file_names_file_key_line_and_range() {
         .replace("total_fertility = 0.7", "total_fertility = -1.0");
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, text).unwrap();
-    shrinkcity()
-        .args(["run", "--quiet", "--scale", SCALE, "--config"])
+    small_run(["--config"])
         .arg(&path)
         .arg("--out")
         .arg(dir.path().join("run"))
@@ -161,8 +139,7 @@ fn an_unknown_key_in_a_config_file_is_rejected() {
         shrinkcity::config::BASELINE_TOML.replace("[economy]\n", "[economy]\nwealth_efect = 0.1\n");
     let path = dir.path().join("typo.toml");
     std::fs::write(&path, text).unwrap();
-    shrinkcity()
-        .args(["run", "--quiet", "--scale", SCALE, "--config"])
+    small_run(["--config"])
         .arg(&path)
         .assert()
         .code(2)
@@ -197,8 +174,7 @@ fn an_existing_run_is_kept_without_force() {
     let out = dir.path().join("run");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("summary.csv"), "precious").unwrap();
-    shrinkcity()
-        .args(["run", "--quiet", "--scale", SCALE, "--out"])
+    small_run(["--out"])
         .arg(&out)
         .assert()
         .code(1)
@@ -207,11 +183,7 @@ fn an_existing_run_is_kept_without_force() {
         std::fs::read_to_string(out.join("summary.csv")).unwrap(),
         "precious"
     );
-    shrinkcity()
-        .args(["run", "--quiet", "--force", "--scale", SCALE, "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    small_run(["--force", "--out"]).arg(&out).assert().success();
     assert_ne!(
         std::fs::read_to_string(out.join("summary.csv")).unwrap(),
         "precious"

@@ -1,4 +1,4 @@
-use crate::util::{SCALE, shrinkcity};
+use crate::util::small_run;
 use shrinkcity::config;
 use shrinkcity::experiment::{RunSpec, run_to_memory};
 
@@ -37,18 +37,7 @@ fn the_same_seed_gives_the_same_run_and_another_seed_a_different_one() {
 fn one_and_two_threads_write_identical_files() {
     let dir = tempfile::tempdir().unwrap();
     for threads in ["1", "2"] {
-        shrinkcity()
-            .args([
-                "run",
-                "--quiet",
-                "--scale",
-                SCALE,
-                "--snapshots",
-                "every:5",
-                "--threads",
-                threads,
-                "--out",
-            ])
+        small_run(["--snapshots", "every:5", "--threads", threads, "--out"])
             .arg(dir.path().join(threads))
             .assert()
             .success();

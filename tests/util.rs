@@ -6,3 +6,14 @@ pub const SCALE: &str = "0.02";
 pub fn shrinkcity() -> Command {
     Command::cargo_bin("shrinkcity").expect("binary built")
 }
+
+/// `shrinkcity run --quiet --scale SCALE <args>`.
+pub fn small_run<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = shrinkcity();
+    cmd.args(["run", "--quiet", "--scale", SCALE]).args(args);
+    cmd
+}

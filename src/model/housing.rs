@@ -342,8 +342,7 @@ pub fn trade_homes(
         .filter(|g| !g.is_empty())
         .collect();
     let arrivals = std::mem::take(&mut arrivals.0);
-    let mean_wage =
-        crate::model::migration::conditions(&params, year, &labour, &market).local_mean_wage;
+    let mean_wage = crate::model::labour::local_mean_wage(&params, year, &labour);
 
     // Shantytown redevelopment: occupied dwellings in shanty estates are demolished; their
     // households receive cash compensation and must find a new home.

@@ -172,9 +172,8 @@ impl CoalSector {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct LabourMarket {
     pub demand: [f64; 6],
-    pub employed: [u64; 6],
+    /// Jobs left unfilled after this year's matching.
     pub vacancies: u64,
-    pub seekers: u64,
     /// Cumulative local wage index (1 in the start year).
     pub wage_index: f64,
     /// Destination (southern) mean wage, yuan/yr.
@@ -260,6 +259,16 @@ pub fn hires(l: &LabourConfig, seekers: f64, vacancies: f64) -> u64 {
         * seekers.powf(l.matching_alpha)
         * vacancies.powf(1.0 - l.matching_alpha);
     h.min(seekers).min(vacancies).floor() as u64
+}
+
+/// The city's mean wage this year (start-year job mix), yuan per year: what a job seeker or a
+/// newcomer can expect to earn.
+pub fn local_mean_wage(c: &Config, year: i32, market: &LabourMarket) -> f64 {
+    let wages = c.city.wages.as_array();
+    let jobs = c.city.initial_jobs.as_array();
+    let mean =
+        wages.iter().zip(jobs).map(|(w, j)| w * j).sum::<f64>() / jobs.iter().sum::<f64>().max(1.0);
+    mean * market.wage_index * (1.0 + c.policy.wage_premium.at(year))
 }
 
 /// Income for a status and sector, yuan per year.
@@ -449,13 +458,7 @@ pub fn match_job_seekers(
         }
     }
     tally.jobs_created += h as u64;
-    market.seekers = seekers.len() as u64;
     market.vacancies = remaining;
-    let mut e = employed;
-    for (_, s) in &chosen {
-        e[*s as usize] += 1;
-    }
-    market.employed = e;
 }
 
 pub fn pay_incomes(

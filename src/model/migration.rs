@@ -123,14 +123,10 @@ pub fn conditions(
     let doctors = s.doctors_per_1000 + p.doctors_per_1000_gain.at(year);
     let school = (s.school_quality + p.school_quality_gain.at(year)).min(1.0);
     let amenity = (s.amenity_index + p.amenity_gain.at(year)).min(1.0);
-    let wages = c.city.wages.as_array();
-    let jobs = c.city.initial_jobs.as_array();
-    let mean_wage =
-        wages.iter().zip(jobs).map(|(w, j)| w * j).sum::<f64>() / jobs.iter().sum::<f64>().max(1.0);
     let cl = &c.city.climate;
     Conditions {
         destination_wage: labour.destination_wage,
-        local_mean_wage: mean_wage * labour.wage_index * (1.0 + p.wage_premium.at(year)),
+        local_mean_wage: crate::model::labour::local_mean_wage(c, year, labour),
         coldness: (cl.destination_winter_low_c - cl.winter_low_c).max(0.0) / 30.0
             * cl.winter_severity.at(year),
         service_gap: 0.5 * (1.0 - doctors / s.destination_doctors_per_1000).max(0.0)
@@ -287,7 +283,6 @@ pub fn emigrate(
         commands.entity(e).despawn();
     }
     tally.emigrants += gone.len() as u64;
-    tally.emigrant_households += leaving.len() as u64;
     state.last_emigrant_households = state.this_year_emigrant_households;
     state.this_year_emigrant_households = leaving.len() as u64;
     debug_assert_eq!(DRIVERS.len(), 8);

@@ -11,7 +11,7 @@ use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::economy::Economy;
 use crate::model::household::{Household, HouseholdId};
 use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
-use crate::model::labour::{CoalSector, Income, Job, Status};
+use crate::model::labour::{CoalSector, Income, Job, LabourMarket, Status};
 use crate::sim::{Clock, Tally};
 
 /// One row of `summary.csv`; counts in people, money in yuan.
@@ -54,6 +54,9 @@ pub struct SummaryRow {
     pub high_tech_share_of_secondary: f64,
     pub home_value_100m2: f64,
     pub listings: i64,
+    pub completions: i64,
+    pub demolitions: i64,
+    pub job_vacancies: i64,
     pub buyers: i64,
     pub open_mines: i64,
     pub children_0_14: i64,
@@ -259,6 +262,9 @@ impl Recorder {
             high_tech_share_of_secondary: share(sector_jobs[3], secondary),
             home_value_100m2: 100.0 * price,
             listings: self.people(tally.listings),
+            completions: self.people(tally.completed),
+            demolitions: self.people(tally.demolished),
+            job_vacancies: self.people(world.resource::<LabourMarket>().vacancies),
             buyers: self.people(tally.buyers),
             open_mines: coal.open_mines() as i64,
             children_0_14: self.people(young),

@@ -92,7 +92,6 @@ pub struct Tally {
     pub deaths: u64,
     pub immigrants: u64,
     pub emigrants: u64,
-    pub emigrant_households: u64,
     /// [driver][age band]
     pub emigrants_by_driver: [[u64; 5]; 8],
     pub jobs_created: u64,
