@@ -4,6 +4,7 @@
 //! holds the domains (demography, labour, migration, housing, economy); `output` turns a
 //! year into records and files; `experiment` runs the model.
 
+pub mod calibration;
 pub mod cli;
 pub mod config;
 pub mod experiment;

@@ -2,7 +2,9 @@
 //! - `identities`: accounting identities and invariants of a small run, year by year.
 //! - `determinism`: same seed, same bytes; 1 vs 2 threads.
 //! - `cli`: the binary end to end at small scale, including bad input.
+//! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
 
+mod calibration;
 mod cli;
 mod determinism;
 mod identities;

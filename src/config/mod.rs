@@ -65,6 +65,38 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     from_table(table, &[], &sources)
 }
 
+/// `config` with `--set`-style overrides applied, validated again.
+pub fn with_overrides(config: &Config, overrides: &[String]) -> Result<Config, ConfigError> {
+    let text = to_toml(config);
+    let mut sources = Vec::new();
+    let table = read_table(
+        Source {
+            name: "<resolved config>".into(),
+            text,
+        },
+        &mut sources,
+    )?;
+    from_table(table, overrides, &sources)
+}
+
+/// The numeric value of a dotted key (`migration.intercept`).
+pub fn get(config: &Config, key: &str) -> Result<f64, ConfigError> {
+    let value = toml::Value::try_from(config).expect("config serializes");
+    let mut node = &value;
+    for part in key.split('.') {
+        node = node.get(part).ok_or_else(|| ConfigError::UnknownKey {
+            key: key.into(),
+            suggestion: None,
+        })?;
+    }
+    node.as_float()
+        .or_else(|| node.as_integer().map(|i| i as f64))
+        .ok_or_else(|| ConfigError::BadOverride {
+            assignment: key.into(),
+            message: "not a number: only numeric keys can be calibrated".into(),
+        })
+}
+
 /// The built-in baseline, validated.
 pub fn baseline() -> Config {
     from_str(BASELINE_TOML).expect("the built-in baseline is valid")

@@ -1,0 +1,9 @@
+//! Calibration against the article's figures: `targets` compares runs to them, `calibrate`
+//! searches parameters to meet them.
+
+pub mod calibrate;
+pub mod command;
+pub mod targets;
+
+pub use calibrate::{Calibration, Evaluation, Outcome};
+pub use targets::{Parameter, Run, Targets};

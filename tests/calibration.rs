@@ -1,0 +1,127 @@
+use shrinkcity::calibration::targets::{How, Target, report};
+use shrinkcity::calibration::{Calibration, Parameter, Run, Targets};
+use shrinkcity::config;
+use shrinkcity::experiment::{RunSpec, run_to_memory};
+
+fn run(config: &config::Config, seed: u64, scale: f64) -> Run {
+    let rows: Vec<_> = run_to_memory(config, &RunSpec { seed, scale })
+        .1
+        .into_iter()
+        .map(|r| r.summary)
+        .collect();
+    Run::from_rows(&rows)
+}
+
+/// Targets the baseline does not meet yet, each for a stated reason (docs/MODEL.md,
+/// Calibration). Every other target must be met by the mean of three seeds.
+const KNOWN_MISSES: [&str; 3] = [
+    // Gross hires track separations plus the change in demand, so hires and new seekers
+    // move together; the article's 27,000 gap needs a job-destruction mechanism.
+    "jobs created 2024",
+    "new job seekers 2024",
+    // The housing wealth effect is too weak against 3% nominal wage growth.
+    "retail sales 2024 vs 2023",
+];
+
+#[test]
+fn the_baseline_meets_every_target_but_the_known_misses() {
+    let targets = Targets::load(None).unwrap();
+    let c = config::with_overrides(&config::baseline(), &["run.end_year=2025".into()]).unwrap();
+    let runs: Vec<Run> = [1, 2, 3].iter().map(|&s| run(&c, s, 0.05)).collect();
+    let rows = report(&targets, &runs);
+    let missed: Vec<_> = rows
+        .iter()
+        .filter(|r| !r.within_tolerance && !KNOWN_MISSES.contains(&r.name.as_str()))
+        .map(|r| {
+            format!(
+                "{}: {} not in {}..{}",
+                r.name, r.simulated_mean, r.low, r.high
+            )
+        })
+        .collect();
+    assert!(missed.is_empty(), "targets missed: {missed:#?}");
+}
+
+fn at(name: &str, metric: &str, year: i32, value: f64) -> Target {
+    Target {
+        name: name.into(),
+        metric: metric.into(),
+        how: How::At,
+        year: Some(year),
+        years: None,
+        from: None,
+        to: None,
+        target: Some(value),
+        low: value * 0.97,
+        high: value * 1.03,
+        one_sided: false,
+        weight: None,
+        source: "generated from a known truth".into(),
+    }
+}
+
+/// Targets generated from the baseline with two parameters moved by ±30% are recovered by
+/// calibrating from the baseline, each within 10% of the truth.
+#[test]
+fn calibrate_recovers_a_known_truth() {
+    let base = config::with_overrides(&config::baseline(), &["run.end_year=2021".into()]).unwrap();
+    let truth = [0.7 * 1.3, 0.1 * 0.7];
+    let keys = ["demography.total_fertility", "migration.realisation_rate"];
+    let truth_config = config::with_overrides(
+        &base,
+        &[
+            format!("{}={}", keys[0], truth[0]),
+            format!("{}={}", keys[1], truth[1]),
+        ],
+    )
+    .unwrap();
+    let seeds = vec![11, 12];
+    let scale = 0.02;
+    let truth_runs: Vec<Run> = seeds
+        .iter()
+        .map(|&s| run(&truth_config, s, scale))
+        .collect();
+    let mean_of = |metric: &str, year: i32| {
+        truth_runs.iter().map(|r| r.0[metric][&year]).sum::<f64>() / truth_runs.len() as f64
+    };
+    let mut target = Vec::new();
+    for year in [2017, 2019, 2021] {
+        target.push(at("births", "births", year, mean_of("births", year)));
+        target.push(at(
+            "emigrants",
+            "emigrants",
+            year,
+            mean_of("emigrants", year),
+        ));
+    }
+    let cal = Calibration {
+        base,
+        targets: Targets {
+            target,
+            parameter: Vec::new(),
+        },
+        params: vec![
+            Parameter {
+                key: keys[0].into(),
+                low: 0.3,
+                high: 1.5,
+            },
+            Parameter {
+                key: keys[1].into(),
+                low: 0.02,
+                high: 0.3,
+            },
+        ],
+        budget: 60,
+        seeds,
+        scale,
+    };
+    let outcome = cal.run(&mut |_| {}).unwrap();
+    for ((key, found), want) in keys.iter().zip(&outcome.best.values).zip(truth) {
+        assert!(
+            (found - want).abs() <= 0.1 * want,
+            "{key}: found {found}, truth {want}"
+        );
+    }
+    assert!(outcome.history.len() <= 60);
+}
