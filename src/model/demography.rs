@@ -66,12 +66,16 @@ pub fn die_and_age(
 ) {
     let d = &params.demography;
     let years = clock.years_since_start();
+    // One probability per age and sex this year, instead of an exp per resident.
+    let table: Vec<[f64; 2]> = (0..=u8::MAX)
+        .map(|a| [Sex::Male, Sex::Female].map(|s| death_probability(d, a, s, years)))
+        .collect();
     let mut dead: Parallel<Vec<(AgentId, Entity)>> = Parallel::default();
     residents
         .par_iter_mut()
         .for_each(|(entity, id, mut person)| {
             let mut rng = SimRng::new(clock.seed, clock.year, Stage::Mortality, id.0);
-            if rng.chance(death_probability(d, person.age, person.sex, years)) {
+            if rng.chance(table[usize::from(person.age)][person.sex as usize]) {
                 dead.borrow_local_mut().push((*id, entity));
             } else {
                 person.age = person.age.saturating_add(1);
@@ -219,25 +223,19 @@ pub fn settle_households(
     mut residents: Query<(&AgentId, &mut Person, &Member)>,
 ) {
     let n = ids.next_household as usize;
-    // (members, has head, best successor (role rank, older first, lower id))
-    let mut members = vec![0u32; n];
-    let mut has_head = vec![false; n];
-    let mut successor: Vec<Option<(u8, u8, AgentId)>> = vec![None; n];
-    for (id, person, member) in residents.iter() {
-        let h = member.0.0 as usize;
-        members[h] += 1;
+    // Members per household, with the top bit set when it has a head.
+    const HEAD: u32 = 1 << 31;
+    let mut count = vec![0u32; n];
+    for (_, person, member) in residents.iter() {
+        let c = &mut count[member.0.0 as usize];
+        *c += 1;
         if person.role == Role::Head {
-            has_head[h] = true;
-        }
-        let rank = if person.role == Role::Partner { 0 } else { 1 };
-        let cand = (rank, u8::MAX - person.age, *id);
-        if successor[h].is_none_or(|s| cand < s) {
-            successor[h] = Some(cand);
+            *c |= HEAD;
         }
     }
     let mut empty: Vec<_> = households
         .iter()
-        .filter(|(_, id, _)| members[id.0 as usize] == 0)
+        .filter(|(_, id, _)| count[id.0 as usize] == 0)
         .map(|(e, id, hh)| (*id, e, *hh))
         .collect();
     empty.sort_unstable_by_key(|x| x.0);
@@ -247,15 +245,26 @@ pub fn settle_households(
             .push((hh.dwelling, hh.tenure, VacateReason::Dissolved));
         commands.entity(e).despawn();
     }
-    let promote: std::collections::HashSet<AgentId> = (0..n)
-        .filter(|&h| members[h] > 0 && !has_head[h])
-        .filter_map(|h| successor[h].map(|s| s.2))
-        .collect();
-    if !promote.is_empty() {
-        for (id, mut person, _) in residents.iter_mut() {
-            if promote.contains(id) {
-                person.role = Role::Head;
-            }
+    // Households that lost their head (rare): the partner, else the oldest member, steps up.
+    let headless = |h: usize| count[h] != 0 && count[h] & HEAD == 0;
+    if !(0..n).any(headless) {
+        return;
+    }
+    let mut successor: std::collections::BTreeMap<HouseholdId, (u8, u8, AgentId)> =
+        Default::default();
+    for (id, person, member) in residents.iter() {
+        if headless(member.0.0 as usize) {
+            let rank = if person.role == Role::Partner { 0 } else { 1 };
+            let cand = (rank, u8::MAX - person.age, *id);
+            let best = successor.entry(member.0).or_insert(cand);
+            *best = (*best).min(cand);
+        }
+    }
+    let mut promote: Vec<AgentId> = successor.values().map(|s| s.2).collect();
+    promote.sort_unstable();
+    for (id, mut person, _) in residents.iter_mut() {
+        if promote.binary_search(id).is_ok() {
+            person.role = Role::Head;
         }
     }
 }

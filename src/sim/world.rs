@@ -258,6 +258,9 @@ pub fn build_world_with_progress(
 
     let mut world = World::new();
     let mut cohorts = Cohorts::default();
+    // Residents are numbered and stored household by household, so the passes that gather
+    // members into their households read and write memory in order.
+    people.sort_by_key(|d| d.household);
     let residents: Vec<_> = people
         .into_iter()
         .enumerate()
