@@ -4,6 +4,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
+use serde::{Deserialize, Serialize};
 
 use crate::config::DemographyConfig;
 use crate::model::household::{Household, HouseholdId, Member, Role};
@@ -14,17 +15,19 @@ use crate::sim::rng::{SimRng, Stage, shuffle};
 use crate::sim::{Clock, Cohorts, Ids, Params, Tally};
 
 /// A resident's stable id: never reused, and the only id that reaches output or decides order.
-#[derive(Component, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Component, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct AgentId(pub u64);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum Sex {
     Male,
     Female,
 }
 
-#[derive(Component, Clone, Copy, Debug)]
+#[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Person {
     pub age: u8,
     pub sex: Sex,

@@ -3,6 +3,7 @@
 //! Services jobs follow real spending through `Economy::spending_ratio`.
 
 use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::model::household::Member;
 use crate::model::household::{Household, HouseholdId, Tenure};
@@ -10,7 +11,7 @@ use crate::model::housing::{HousingMarket, HousingStock};
 use crate::model::labour::{Income, LabourMarket};
 use crate::sim::{Ids, Params};
 
-#[derive(Resource, Clone, Debug, Default)]
+#[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Economy {
     /// This year's retail sales (yuan per agent-scale city).
     pub retail_sales: f64,

@@ -10,6 +10,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
+use serde::{Deserialize, Serialize};
 
 use crate::config::HousingConfig;
 use crate::model::demography::{Formations, HomeLeaver, Person};
@@ -19,10 +20,10 @@ use crate::model::migration::{Arrivals, Traits};
 use crate::sim::rng::{SimRng, Stage, shuffle};
 use crate::sim::{Clock, Cohorts, Ids, Params, Tally, summarise_households};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DwellingId(pub u32);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum DwellingState {
     Occupied,
@@ -33,7 +34,7 @@ pub enum DwellingState {
     Demolished,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Dwelling {
     pub estate: u32,
     pub floor_area_m2: f32,
@@ -43,7 +44,7 @@ pub struct Dwelling {
     pub last_sale_price: f32,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Estate {
     /// Location and build quality; multiplies the city price per m2.
     pub quality: f32,
@@ -52,7 +53,7 @@ pub struct Estate {
     pub shanty: bool,
 }
 
-#[derive(Resource, Clone, Debug, Default)]
+#[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct HousingStock {
     pub dwellings: Vec<Dwelling>,
     pub estates: Vec<Estate>,
@@ -79,7 +80,7 @@ impl HousingStock {
     }
 }
 
-#[derive(Resource, Clone, Debug)]
+#[derive(Resource, Clone, Debug, Serialize, Deserialize)]
 pub struct HousingMarket {
     pub price_per_m2: f64,
     /// Last year's price growth, fraction.

@@ -5,6 +5,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{CityConfig, Config, LabourConfig};
 use crate::model::demography::{AgentId, Person, Sex};
@@ -20,7 +21,7 @@ pub const SECTOR_NAMES: [&str; 6] = [
     "public",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum Sector {
     Coal,
@@ -51,7 +52,7 @@ impl Sector {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum Status {
     Child,
@@ -75,7 +76,7 @@ impl Status {
     }
 }
 
-#[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Component, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub status: Status,
     pub sector: Option<Sector>,
@@ -97,7 +98,7 @@ impl Job {
 }
 
 /// Annual income and the individual wage factor (skill) that scales a sector's wage.
-#[derive(Component, Clone, Copy, Debug)]
+#[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Income {
     pub yuan: f32,
     pub skill: f32,
@@ -115,14 +116,14 @@ impl Income {
 }
 
 /// One coal mine: remaining reserve and yearly capacity.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Mine {
     pub reserve_mt: f64,
     pub capacity_mt: f64,
     pub open: bool,
 }
 
-#[derive(Resource, Clone, Debug)]
+#[derive(Resource, Clone, Debug, Serialize, Deserialize)]
 pub struct CoalSector {
     pub mines: Vec<Mine>,
     pub output_mt: f64,
@@ -169,7 +170,7 @@ impl CoalSector {
 }
 
 /// Labour demand and the year's labour-market figures, in agents.
-#[derive(Resource, Clone, Debug, Default)]
+#[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LabourMarket {
     pub demand: [f64; 6],
     /// Jobs left unfilled after this year's matching.

@@ -6,6 +6,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{CityConfig, Config, MigrationConfig};
 use crate::model::demography::{AgentId, Person, Sex};
@@ -18,7 +19,7 @@ use crate::sim::{
 };
 
 /// Personal dispositions, drawn once.
-#[derive(Component, Clone, Copy, Debug)]
+#[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Traits {
     /// 0 = cannot bear the cold, 1 = indifferent to it.
     pub climate_tolerance: f32,
@@ -140,7 +141,7 @@ pub fn conditions(
 // ---------------------------------------------------------------- systems
 
 /// Last year's emigrant households, for returnees.
-#[derive(Resource, Clone, Debug, Default)]
+#[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct MigrationState {
     pub last_emigrant_households: u64,
     pub this_year_emigrant_households: u64,

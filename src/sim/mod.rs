@@ -6,6 +6,7 @@ pub mod schedule;
 pub mod world;
 
 use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::ops::Deref;
 
 use crate::config::Config;
@@ -27,7 +28,7 @@ impl Deref for Params {
 }
 
 /// Where the run is in time, and what it stands for.
-#[derive(Resource, Clone, Copy, Debug)]
+#[derive(Resource, Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Clock {
     pub year: i32,
     pub start_year: i32,
@@ -43,7 +44,7 @@ impl Clock {
 }
 
 /// Ids are never reused; new agents and households take the next one.
-#[derive(Resource, Clone, Debug, Default)]
+#[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Ids {
     pub next_agent: u64,
     pub next_household: u32,
@@ -106,7 +107,7 @@ pub struct Tally {
 
 /// Cumulative emigrants per 5-year birth cohort and the cohort's size when first seen: the
 /// "network" each resident has among those who already left.
-#[derive(Resource, Clone, Debug, Default)]
+#[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Cohorts {
     pub emigrated: Vec<f64>,
     pub size: Vec<f64>,
