@@ -5,11 +5,10 @@
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::household::Member;
 use crate::model::household::{Household, HouseholdId, Tenure};
 use crate::model::housing::{HousingMarket, HousingStock};
-use crate::model::labour::{Income, LabourMarket};
-use crate::sim::{Ids, Params};
+use crate::model::labour::LabourMarket;
+use crate::sim::{HouseholdTable, Params};
 
 #[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Economy {
@@ -48,18 +47,13 @@ pub fn household_spending(
 
 pub fn measure_retail_sales(
     params: Res<Params>,
-    ids: Res<Ids>,
+    table: Res<HouseholdTable>,
     labour: Res<LabourMarket>,
     stock: Res<HousingStock>,
     market: Res<HousingMarket>,
     mut economy: ResMut<Economy>,
     households: Query<(&HouseholdId, &Household)>,
-    residents: Query<(&Income, &Member)>,
 ) {
-    let mut income = vec![0f64; ids.next_household as usize];
-    for (inc, m) in residents.iter() {
-        income[m.0.0 as usize] += f64::from(inc.yuan);
-    }
     let price = market.price_per_m2;
     let old_price = price / (1.0 + market.last_growth);
     let mut hh: Vec<(HouseholdId, Household)> = households.iter().map(|(i, h)| (*i, *h)).collect();
@@ -75,7 +69,7 @@ pub fn measure_retail_sales(
             household_spending(
                 &params.economy,
                 labour.wage_index,
-                income[id.0 as usize],
+                f64::from(table.0[id.0 as usize].income_yuan),
                 change,
             )
         })

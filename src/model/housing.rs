@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::HousingConfig;
 use crate::model::demography::{Formations, HomeLeaver, Person};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
-use crate::model::labour::{Income, Job, LabourMarket};
-use crate::model::migration::{Arrivals, Traits};
+use crate::model::labour::{Income, LabourMarket};
+use crate::model::migration::Arrivals;
 use crate::sim::rng::{SimRng, Stage, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally, summarise_households};
+use crate::sim::{Clock, Cohorts, HouseholdTable, Ids, Params, Tally};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DwellingId(pub u32);
@@ -319,8 +319,9 @@ pub fn trade_homes(
     (mut stock, mut market): (ResMut<HousingStock>, ResMut<HousingMarket>),
     (mut formations, mut arrivals): (ResMut<Formations>, ResMut<Arrivals>),
     labour: Res<LabourMarket>,
+    mut table: ResMut<HouseholdTable>,
     mut households: Query<(Entity, &HouseholdId, &mut Household)>,
-    mut residents: Query<(&mut Person, &Job, &Income, &Traits, &mut Member)>,
+    mut residents: Query<(&mut Person, &Income, &mut Member)>,
 ) {
     let h = &params.housing;
     let year = clock.year;
@@ -328,10 +329,6 @@ pub fn trade_homes(
     let relative_price = price / labour.wage_index / params.city.price_per_m2;
     let keen =
         expectation_factor(h, market.last_growth) * relative_price.powf(-h.value_sensitivity);
-    let table = summarise_households(
-        ids.next_household,
-        residents.iter().map(|(p, j, i, t, m)| (*p, *j, *i, *t, *m)),
-    );
     // Leavers who died or emigrated since they decided to move out no longer form a household.
     let formations: Vec<Vec<HomeLeaver>> = std::mem::take(&mut formations.0)
         .into_iter()
@@ -379,7 +376,7 @@ pub fn trade_homes(
     // Movers.
     let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
     households.par_iter().for_each(|(entity, hid, hh)| {
-        let s = &table[hid.0 as usize];
+        let s = &table.0[hid.0 as usize];
         let income = f64::from(s.income_yuan);
         let budget = h.price_to_income_limit * income + f64::from(hh.savings_yuan);
         if let Some(c) = compensation.get(hid) {
@@ -505,8 +502,9 @@ pub fn trade_homes(
                     },
                 ));
                 for (k, leaver) in formations[i].iter().enumerate() {
-                    if let Ok((mut p, _, _, _, mut member)) = residents.get_mut(leaver.entity) {
+                    if let Ok((mut p, income, mut member)) = residents.get_mut(leaver.entity) {
                         p.role = if k == 0 { Role::Head } else { Role::Partner };
+                        table.move_member(Some(member.0), Some(hid), income.yuan);
                         member.0 = hid;
                     }
                 }
@@ -529,6 +527,9 @@ pub fn trade_homes(
                     },
                 ));
                 tally.immigrants += a.members.len() as u64;
+                for n in &a.members {
+                    table.move_member(None, Some(hid), n.income.yuan);
+                }
                 let batch: Vec<_> = a
                     .members
                     .iter()

@@ -15,7 +15,8 @@ use crate::model::housing::{HousingMarket, VacateReason, Vacated};
 use crate::model::labour::{Income, Job, LabourMarket, Status};
 use crate::sim::rng::{SimRng, Stage, poisson};
 use crate::sim::{
-    Clock, Cohorts, DRIVERS, Ids, Params, Tally, emigrant_age_band, summarise_households,
+    Clock, Cohorts, DRIVERS, HouseholdTable, Ids, Params, Tally, emigrant_age_band,
+    summarise_households,
 };
 
 /// Personal dispositions, drawn once.
@@ -158,18 +159,20 @@ pub fn emigrate(
     mut cohorts: ResMut<Cohorts>,
     mut state: ResMut<MigrationState>,
     mut vacated: ResMut<Vacated>,
+    mut household_table: ResMut<HouseholdTable>,
     households: Query<(Entity, &HouseholdId, &Household)>,
     residents: Query<(Entity, &AgentId, &Person, &Job, &Income, &Traits, &Member)>,
 ) {
     let m = &params.migration;
     let year = clock.year;
     let cond = conditions(&params, year, &labour, &housing);
-    let table = summarise_households(
+    household_table.0 = summarise_households(
         ids.next_household,
         residents
             .iter()
             .map(|(_, _, p, j, i, t, mb)| (*p, *j, *i, *t, *mb)),
     );
+    let table = &household_table.0;
     let cohorts_ro = &*cohorts;
 
     // Households: the head decides for everyone.
@@ -284,6 +287,14 @@ pub fn emigrate(
         commands.entity(e).despawn();
     }
     tally.emigrants += gone.len() as u64;
+    for (hid, ..) in &leaving {
+        *household_table.entry(*hid) = Default::default();
+    }
+    for &(_, e, _) in &young {
+        if let Ok((_, _, _, _, income, _, member)) = residents.get(e) {
+            household_table.move_member(Some(member.0), None, income.yuan);
+        }
+    }
     state.last_emigrant_households = state.this_year_emigrant_households;
     state.this_year_emigrant_households = leaving.len() as u64;
     debug_assert_eq!(DRIVERS.len(), 8);

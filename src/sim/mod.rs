@@ -149,6 +149,43 @@ impl Cohorts {
     }
 }
 
+/// This year's per-household figures, gathered once when migration starts (indexed by
+/// household id). Migration and housing keep `members` and `income_yuan` current as people
+/// leave, move out and arrive; the economy reads incomes from it. The other fields describe
+/// households as they were when gathered.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct HouseholdTable(pub Vec<HouseholdSummary>);
+
+impl HouseholdTable {
+    /// The entry for `id`, growing the table for new households.
+    pub fn entry(&mut self, id: crate::model::household::HouseholdId) -> &mut HouseholdSummary {
+        let i = id.0 as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, HouseholdSummary::default());
+        }
+        &mut self.0[i]
+    }
+
+    /// One member with `income_yuan` moves from `from` to `to` (either may be `None`).
+    pub fn move_member(
+        &mut self,
+        from: Option<crate::model::household::HouseholdId>,
+        to: Option<crate::model::household::HouseholdId>,
+        income_yuan: f32,
+    ) {
+        if let Some(f) = from {
+            let e = self.entry(f);
+            e.members = e.members.saturating_sub(1);
+            e.income_yuan -= income_yuan;
+        }
+        if let Some(t) = to {
+            let e = self.entry(t);
+            e.members += 1;
+            e.income_yuan += income_yuan;
+        }
+    }
+}
+
 /// Gather per-household figures from residents (one serial pass, indexed by household id).
 pub fn summarise_households(
     n_households: u32,

@@ -308,6 +308,7 @@ pub fn build_world_with_progress(
     world.insert_resource(Arrivals::default());
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
+    world.insert_resource(crate::sim::HouseholdTable::default());
     progress(1.0);
     world
 }
