@@ -2,10 +2,12 @@
 //! - `identities`: accounting identities and invariants of a small run, year by year.
 //! - `determinism`: same seed, same bytes; 1 vs 2 threads.
 //! - `cli`: the binary end to end at small scale, including bad input.
+//! - `experiments`: scenarios, ensemble, sweep (shards, merge), sensitivity and compare.
 //! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
 
 mod calibration;
 mod cli;
 mod determinism;
+mod experiments;
 mod identities;
 mod util;
