@@ -36,6 +36,8 @@ pub struct Cli {
 pub enum Command {
     /// Run one simulation and write its CSVs to a run folder.
     Run(RunArgs),
+    /// Run N replicates with derived seeds in parallel; statistics across runs.
+    Ensemble(crate::experiment::ensemble::EnsembleArgs),
     /// Compare a finished run (or ensemble) with the article's figures.
     Targets(crate::calibration::command::TargetsArgs),
     /// Search parameters so the model meets the article's figures.
@@ -136,6 +138,7 @@ pub fn progress_bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run_command(&args),
+        Command::Ensemble(args) => crate::experiment::ensemble::ensemble_command(&args),
         Command::Targets(args) => crate::calibration::command::targets_command(&args),
         Command::Calibrate(args) => crate::calibration::command::calibrate_command(&args),
     }

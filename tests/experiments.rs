@@ -1,6 +1,11 @@
+use crate::util::shrinkcity;
 use shrinkcity::config;
+use shrinkcity::experiment::stats::summarise;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// Tiny runs: 10,000 agents, 2015-2016 unless a test needs more.
+const TINY: [&str; 5] = ["--quiet", "--scale", "0.01", "--end-year", "2016"];
 
 fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/scenarios")
@@ -72,4 +77,94 @@ fn every_scenario_loads_and_differs_from_the_baseline_only_where_it_says() {
             assert!(key.starts_with("policy."), "{name} sets {key}: not a lever");
         }
     }
+}
+
+#[test]
+fn ensemble_statistics_are_right_on_known_inputs() {
+    // numpy: np.mean, np.std(ddof=1), np.percentile(x, [5, 50, 95]) (linear).
+    let s = summarise(&[5.0, 1.0, 4.0, 2.0, 3.0]);
+    assert_eq!(s.n, 5);
+    assert_eq!(s.mean, 3.0);
+    assert!((s.sd - 2.5f64.sqrt()).abs() < 1e-12);
+    assert!((s.p05 - 1.2).abs() < 1e-12);
+    assert_eq!(s.p50, 3.0);
+    assert!((s.p95 - 4.8).abs() < 1e-12);
+
+    let even = summarise(&[10.0, 0.0]);
+    assert_eq!((even.mean, even.p50), (5.0, 5.0));
+    assert!((even.p05 - 0.5).abs() < 1e-12 && (even.p95 - 9.5).abs() < 1e-12);
+    assert!((even.sd - 50f64.sqrt()).abs() < 1e-12);
+
+    let one = summarise(&[7.0]);
+    assert_eq!(
+        (one.mean, one.sd, one.p05, one.p50, one.p95),
+        (7.0, 0.0, 7.0, 7.0, 7.0)
+    );
+}
+
+/// Column `name` of a CSV file's records.
+fn column(path: &Path, name: &str) -> Vec<String> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let i = r.headers().unwrap().iter().position(|h| h == name).unwrap();
+    r.records().map(|rec| rec.unwrap()[i].to_string()).collect()
+}
+
+#[test]
+fn an_ensemble_writes_each_run_and_statistics_of_them_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for threads in ["1", "2"] {
+        shrinkcity()
+            .args(["ensemble", "--runs", "3", "--threads", threads])
+            .args(TINY)
+            .arg("--out")
+            .arg(dir.path().join(threads))
+            .assert()
+            .success();
+    }
+    let ens = dir.path().join("2");
+    assert_eq!(
+        std::fs::read(ens.join("ensemble.csv")).unwrap(),
+        std::fs::read(dir.path().join("1/ensemble.csv")).unwrap()
+    );
+    assert!(
+        !ens.join("runs/0/agents").exists(),
+        "no snapshots by default"
+    );
+
+    // Run 1 is repeatable with `run` and the seed from the manifest.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ens.join("manifest.json")).unwrap()).unwrap();
+    let seed = manifest["seeds"][1].as_u64().unwrap();
+    let single = dir.path().join("single");
+    shrinkcity()
+        .args(["run", "--snapshots", "none", "--seed", &seed.to_string()])
+        .args(TINY)
+        .arg("--out")
+        .arg(&single)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(single.join("summary.csv")).unwrap(),
+        std::fs::read(ens.join("runs/1/summary.csv")).unwrap()
+    );
+
+    // The ensemble's mean and median of 2016's population are those of the three runs.
+    let mut pops: Vec<f64> = (0..3)
+        .map(|i| {
+            let p = column(&ens.join(format!("runs/{i}/summary.csv")), "population");
+            p[1].parse().unwrap()
+        })
+        .collect();
+    pops.sort_by(f64::total_cmp);
+    let mut r = csv::Reader::from_path(ens.join("ensemble.csv")).unwrap();
+    let row = r
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[0] == "2016" && &r[1] == "population")
+        .unwrap();
+    let mean: f64 = row[2].parse().unwrap();
+    let p50: f64 = row[5].parse().unwrap();
+    assert!((mean - pops.iter().sum::<f64>() / 3.0).abs() < 1e-6);
+    assert_eq!(p50, pops[1]);
+    assert_ne!(pops[0], pops[2], "replicates have different seeds");
 }

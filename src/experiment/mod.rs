@@ -1,5 +1,9 @@
 //! Experiments are loops over `run_one`: one world per run, records handed to a sink.
 
+pub mod batch;
+pub mod ensemble;
+pub mod stats;
+
 use bevy_ecs::world::World;
 
 use crate::config::Config;

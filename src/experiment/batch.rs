@@ -1,0 +1,403 @@
+//! Running many simulations: seeds derived from a base seed, the split of `--threads`
+//! between runs and within a run, an ordered parallel map that hands results on in run
+//! order as they finish, a light sink that keeps only the summary, and the staging folder
+//! an experiment writes into. What each experiment computes lives in its own file.
+
+use anyhow::Context;
+use bevy_ecs::world::World;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use crate::cli::{RunArgs, UsageError};
+use crate::config::{self, Config};
+use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
+use crate::sim::rng::mix;
+
+/// SplitMix64's increment (the golden ratio in 64 bits).
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The seed of replicate `index` (0-based): the (index + 1)-th output of a SplitMix64
+/// generator seeded with `base`, i.e. `mix(base + (index + 1) · 0x9E3779B97F4A7C15)`
+/// with the standard SplitMix64 finaliser. Replicates get unrelated streams, and the
+/// seeds can be recomputed anywhere from the base seed.
+pub fn derive_seed(base: u64, index: u64) -> u64 {
+    mix(base.wrapping_add(index.wrapping_add(1).wrapping_mul(GOLDEN)))
+}
+
+/// A SplitMix64 stream for experiment designs (Morris trajectories), salted so that it
+/// never repeats the run seeds derived from the same base seed.
+pub struct DesignRng(u64);
+
+impl DesignRng {
+    pub fn new(seed: u64) -> Self {
+        DesignRng(mix(seed ^ 0x4D4F_5252_4953_0000))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN);
+        mix(self.0)
+    }
+
+    /// Uniform integer in [0, n), n > 0.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+}
+
+/// Worker threads for a batch of runs. Runs go in parallel on a rayon pool of `across`
+/// threads; each run's own `par_iter`s use bevy's global `ComputeTaskPool`, which gets the
+/// remaining `within` threads. With at least as many runs as threads that pool has one
+/// thread and bevy runs every `par_iter` inline on the calling rayon worker, so `--threads N`
+/// means N busy cores, not N × N. The split never changes the output.
+pub struct Pools {
+    pool: rayon::ThreadPool,
+    pub across: usize,
+    pub within: usize,
+}
+
+impl Pools {
+    /// `threads` (default: all cores) for `runs` runs. The bevy pool is global and sized
+    /// once per process: if something already created it, its size stands.
+    pub fn new(threads: Option<usize>, runs: usize) -> anyhow::Result<Pools> {
+        let threads =
+            threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let across = threads.min(runs).max(1);
+        let within = crate::sim::init_task_pool(Some((threads / across).max(1)));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(across)
+            .thread_name(|i| format!("shrinkcity-run-{i}"))
+            .build()
+            .context("cannot start the worker threads")?;
+        Ok(Pools {
+            pool,
+            across,
+            within,
+        })
+    }
+
+    /// Run `work(0..n)` in parallel and hand each result to `consume` in index order, as
+    /// soon as it and every earlier one are done. Indices are taken in order, so at most
+    /// about `across` results wait in the reorder buffer: memory does not grow with `n`.
+    /// The first error (from `work` or `consume`) stops new runs and is returned.
+    pub fn run_ordered<T: Send>(
+        &self,
+        n: usize,
+        work: impl Fn(usize) -> anyhow::Result<T> + Sync,
+        mut consume: impl FnMut(usize, T) -> anyhow::Result<()>,
+        bar: &ProgressBar,
+    ) -> anyhow::Result<()> {
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let (tx, rx) = mpsc::channel::<(usize, anyhow::Result<T>)>();
+        let mut outcome = Ok(());
+        self.pool.in_place_scope(|s| {
+            for _ in 0..self.across {
+                let tx = tx.clone();
+                let (next, stop, work) = (&next, &stop, &work);
+                s.spawn(move |_| {
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n || tx.send((i, work(i))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut pending = BTreeMap::new();
+            let mut due = 0;
+            'receive: for (i, result) in rx {
+                bar.inc(1);
+                match result {
+                    Ok(v) => pending.insert(i, v),
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                };
+                while let Some(v) = pending.remove(&due) {
+                    if let Err(e) = consume(due, v) {
+                        outcome = Err(e);
+                        break 'receive;
+                    }
+                    due += 1;
+                }
+            }
+            // Leaving the loop drops the receiver: busy workers finish their run, fail to
+            // send and stop.
+            stop.store(true, Ordering::Relaxed);
+        });
+        outcome
+    }
+}
+
+/// A light sink: keeps the summary rows only, and writes agent snapshots if asked.
+pub struct SummarySink {
+    pub rows: Vec<SummaryRow>,
+    snapshots: Option<(PathBuf, Snapshots, i32)>,
+}
+
+impl SummarySink {
+    pub fn new() -> Self {
+        SummarySink {
+            rows: Vec::new(),
+            snapshots: None,
+        }
+    }
+
+    /// Also write `dir/agents/agents_YYYY.csv` for the years `which` selects.
+    pub fn with_snapshots(dir: &Path, which: Snapshots, start_year: i32) -> Self {
+        SummarySink {
+            rows: Vec::new(),
+            snapshots: (which != Snapshots::None).then(|| (dir.join("agents"), which, start_year)),
+        }
+    }
+}
+
+impl Default for SummarySink {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sink for SummarySink {
+    fn year(&mut self, record: &YearRecord, world: &mut World) -> anyhow::Result<()> {
+        let year = record.summary.year;
+        self.rows.push(record.summary.clone());
+        if let Some((dir, which, start)) = &self.snapshots
+            && which.includes(year, *start)
+        {
+            fs::create_dir_all(dir)?;
+            let path = dir.join(format!("agents_{year}.csv"));
+            let mut out = BufWriter::new(
+                fs::File::create(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            );
+            snapshot::write_agents(world, &mut out)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Write rows as `summary.csv`, byte for byte what `shrinkcity run` writes.
+pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The numeric columns of `summary.csv` (every column but `year`), in file order.
+pub fn summary_metrics() -> Vec<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.serialize(SummaryRow::default())
+        .expect("a summary row serializes");
+    let bytes = w.into_inner().expect("writing to memory cannot fail");
+    let mut r = csv::Reader::from_reader(&bytes[..]);
+    let header = r.headers().expect("csv written above").clone();
+    header.iter().skip(1).map(String::from).collect()
+}
+
+/// A summary row as the text of its `summary.csv` fields, `year` first.
+pub fn summary_fields(row: &SummaryRow) -> csv::StringRecord {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.serialize(row).expect("a summary row serializes");
+    let bytes = w.into_inner().expect("writing to memory cannot fail");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&bytes[..])
+        .records()
+        .next()
+        .expect("one record")
+        .expect("csv written above")
+}
+
+/// The numeric values of a summary row, in `summary_metrics` order.
+pub fn summary_values(row: &SummaryRow) -> Vec<f64> {
+    summary_fields(row)
+        .iter()
+        .skip(1)
+        .map(|f| f.parse().expect("summary fields are numbers"))
+        .collect()
+}
+
+/// The run options plus extra `--set` overrides (sweep points, Morris points), resolved
+/// and validated exactly as `shrinkcity run` would.
+pub fn resolve_with(args: &RunArgs, extra: &[String]) -> anyhow::Result<(config::Loaded, u64)> {
+    let mut args = args.clone();
+    args.set.extend(extra.iter().cloned());
+    let (loaded, spec) = args.resolve()?;
+    Ok((loaded, spec.seed))
+}
+
+/// `KEY=VALUE` for `--set`. A bare number for a time-series key (a policy lever such as
+/// `policy.high_tech_jobs`) means that value in every year: `[[start_year, value]]`.
+pub fn assignment(base: &Config, key: &str, value: &str) -> String {
+    let node = toml::Value::try_from(base)
+        .ok()
+        .and_then(|v| key.split('.').try_fold(v, |v, k| v.get(k).cloned()));
+    let is_series = matches!(&node, Some(toml::Value::Array(a)) if a.first().is_some_and(toml::Value::is_array));
+    if is_series && value.trim().parse::<f64>().is_ok() {
+        format!("{key}=[[{}, {}]]", base.run.start_year, value.trim())
+    } else {
+        format!("{key}={value}")
+    }
+}
+
+/// What an experiment folder's `manifest.json` records.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub shrinkcity_version: String,
+    /// `ensemble`, `sweep`, `sensitivity` or `merge`.
+    pub command: String,
+    pub config_name: String,
+    pub base_seed: u64,
+    pub scale: f64,
+    pub start_year: i32,
+    pub end_year: i32,
+    /// Simulations this folder's command ran.
+    pub runs: usize,
+    /// Runs in parallel, and threads inside each run.
+    pub threads: usize,
+    pub threads_per_run: usize,
+    /// The run seeds, in run order (ensembles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<u64>>,
+    /// `I/N` for one shard of a sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The shard folders a merged sweep was joined from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Vec<String>>,
+    pub command_line: Vec<String>,
+    pub wall_time_s: f64,
+    pub complete: bool,
+}
+
+impl Manifest {
+    pub fn new(command: &str, loaded: &config::Loaded, base_seed: u64, scale: f64) -> Self {
+        Manifest {
+            shrinkcity_version: env!("CARGO_PKG_VERSION").into(),
+            command: command.into(),
+            config_name: loaded.stem.clone(),
+            base_seed,
+            scale,
+            start_year: loaded.config.run.start_year,
+            end_year: loaded.config.run.end_year,
+            runs: 0,
+            threads: 1,
+            threads_per_run: 1,
+            seeds: None,
+            shard: None,
+            merged_from: None,
+            command_line: std::env::args().collect(),
+            wall_time_s: 0.0,
+            complete: true,
+        }
+    }
+}
+
+/// An experiment folder under construction: files go into `.<name>.partial-<pid>` beside
+/// the target, which is renamed into place by `finish`. Dropped unfinished (an error), the
+/// staging folder is removed, so the target only ever holds a complete experiment.
+pub struct Staging {
+    target: PathBuf,
+    staging: PathBuf,
+    finished: bool,
+}
+
+impl Staging {
+    /// Refuses an existing target unless `force`.
+    pub fn create(target: &Path, force: bool) -> anyhow::Result<Staging> {
+        if target.exists() && !force {
+            anyhow::bail!(
+                "{} already exists; pass --force to replace it, or choose another folder with --out",
+                target.display()
+            );
+        }
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create output folder {}", parent.display()))?;
+        let name = target
+            .file_name()
+            .map_or("experiment".into(), |n| n.to_string_lossy().into_owned());
+        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).ok();
+        }
+        fs::create_dir_all(&staging)
+            .with_context(|| format!("cannot write to output folder {}", parent.display()))?;
+        Ok(Staging {
+            target: target.to_path_buf(),
+            staging,
+            finished: false,
+        })
+    }
+
+    /// Where files go until `finish`.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Write the resolved config and the manifest, then move the folder into place.
+    pub fn finish(mut self, config: &Config, manifest: &Manifest) -> anyhow::Result<PathBuf> {
+        fs::write(self.staging.join("config.toml"), config::to_toml(config))?;
+        self.finish_with_config_text(manifest)
+    }
+
+    /// As `finish`, when `config.toml` is already in the staging folder.
+    pub fn finish_with_config_text(&mut self, manifest: &Manifest) -> anyhow::Result<PathBuf> {
+        fs::write(
+            self.staging.join("manifest.json"),
+            serde_json::to_string_pretty(manifest)? + "\n",
+        )?;
+        if self.target.exists() {
+            let old = self.staging.with_extension("old");
+            fs::rename(&self.target, &old)
+                .with_context(|| format!("cannot replace {}", self.target.display()))?;
+            fs::remove_dir_all(&old).ok();
+        }
+        fs::rename(&self.staging, &self.target).with_context(|| {
+            format!(
+                "cannot move the finished folder to {}",
+                self.target.display()
+            )
+        })?;
+        self.finished = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.finished {
+            fs::remove_dir_all(&self.staging).ok();
+        }
+    }
+}
+
+/// The default output folder of an experiment: `output/<config name>_<what>`.
+pub fn default_out(out: &Option<PathBuf>, loaded: &config::Loaded, what: &str) -> PathBuf {
+    out.clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}_{what}", loaded.stem)))
+}
+
+/// A usage error (exit code 2).
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
