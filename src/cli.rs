@@ -38,6 +38,10 @@ pub enum Command {
     Run(RunArgs),
     /// Run N replicates with derived seeds in parallel; statistics across runs.
     Ensemble(crate::experiment::ensemble::EnsembleArgs),
+    /// Run a full-factorial parameter sweep (or one shard of it) with replicates.
+    Sweep(crate::experiment::sweep::SweepArgs),
+    /// Join the shard folders of a sweep into one, byte-identical to an unsharded sweep.
+    Merge(crate::experiment::sweep::MergeArgs),
     /// Compare a finished run (or ensemble) with the article's figures.
     Targets(crate::calibration::command::TargetsArgs),
     /// Search parameters so the model meets the article's figures.
@@ -139,6 +143,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run_command(&args),
         Command::Ensemble(args) => crate::experiment::ensemble::ensemble_command(&args),
+        Command::Sweep(args) => crate::experiment::sweep::sweep_command(&args),
+        Command::Merge(args) => crate::experiment::sweep::merge_command(&args),
         Command::Targets(args) => crate::calibration::command::targets_command(&args),
         Command::Calibrate(args) => crate::calibration::command::calibrate_command(&args),
     }

@@ -1,4 +1,5 @@
 use crate::util::shrinkcity;
+use predicates::prelude::*;
 use shrinkcity::config;
 use shrinkcity::experiment::stats::summarise;
 use std::collections::BTreeMap;
@@ -167,4 +168,129 @@ fn an_ensemble_writes_each_run_and_statistics_of_them_whatever_the_thread_count(
     assert!((mean - pops.iter().sum::<f64>() / 3.0).abs() < 1e-6);
     assert_eq!(p50, pops[1]);
     assert_ne!(pops[0], pops[2], "replicates have different seeds");
+}
+
+const SWEEP: [&str; 6] = [
+    "--param",
+    "migration.intercept=-2:-1:2",
+    "--param",
+    "labour.churn_rate=0.1,0.2",
+    "--runs",
+    "2",
+];
+
+fn sweep(out: &Path, extra: &[&str]) {
+    shrinkcity()
+        .arg("sweep")
+        .args(TINY)
+        .args(SWEEP)
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+fn assert_same_sweep(a: &Path, b: &Path) {
+    for f in ["plan.csv", "results.csv", "config.toml"] {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn sharded_then_merged_sweeps_equal_the_unsharded_sweep_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    sweep(&full, &["--threads", "2"]);
+    assert_eq!(column(&full.join("plan.csv"), "run_id").len(), 8);
+    let one_thread = dir.path().join("one_thread");
+    sweep(&one_thread, &["--threads", "1"]);
+    assert_same_sweep(&full, &one_thread);
+
+    let shards: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("s{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        sweep(s, &["--threads", "1", "--shard", &format!("{i}/3")]);
+    }
+    let merged = dir.path().join("merged");
+    shrinkcity()
+        .arg("merge")
+        .args([&shards[2], &shards[0], &shards[1]])
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    assert_same_sweep(&full, &merged);
+
+    // A missing shard is named, and nothing is written.
+    shrinkcity()
+        .arg("merge")
+        .args([&shards[0], &shards[2]])
+        .arg("--out")
+        .arg(dir.path().join("incomplete"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("run 1 is in none of the folders"));
+    assert!(!dir.path().join("incomplete").exists());
+}
+
+#[test]
+fn a_sweep_sharded_through_xargs_in_parallel_equals_the_unsharded_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    sweep(&full, &[]);
+    let bin = assert_cmd::cargo::cargo_bin("shrinkcity");
+    let script = format!(
+        "seq 0 2 | xargs -P 2 -I{{}} '{}' sweep {} {} --threads 1 --shard {{}}/3 --out '{}/shard_{{}}'",
+        bin.display(),
+        TINY.join(" "),
+        SWEEP.join(" "),
+        dir.path().display()
+    );
+    let status = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}");
+    let merged = dir.path().join("merged");
+    shrinkcity()
+        .arg("merge")
+        .args((0..3).map(|i| dir.path().join(format!("shard_{i}"))))
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    assert_same_sweep(&full, &merged);
+}
+
+#[test]
+fn a_higher_emigration_intercept_lowers_the_population_in_2035() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    shrinkcity()
+        .args(["sweep", "--quiet", "--scale", "0.01", "--runs", "2"])
+        .args(["--param", "migration.intercept=-2.5:-1:3", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+    let mut r = csv::Reader::from_path(out.join("results.csv")).unwrap();
+    for rec in r.records().map(|r| r.unwrap()) {
+        if &rec[3] == "2035" && &rec[4] == "population" {
+            *sums.entry(rec[2].to_string()).or_default() += rec[5].parse::<f64>().unwrap();
+        }
+    }
+    let by_intercept: Vec<f64> = ["-2.5", "-1.75", "-1"].iter().map(|v| sums[*v]).collect();
+    assert!(
+        by_intercept[0] > by_intercept[1] && by_intercept[1] > by_intercept[2],
+        "population 2035 (sum of 2 replicates) by intercept: {by_intercept:?}"
+    );
 }

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod ensemble;
 pub mod stats;
+pub mod sweep;
 
 use bevy_ecs::world::World;
 

@@ -1,0 +1,464 @@
+//! `shrinkcity sweep` and `shrinkcity merge`: a full-factorial parameter sweep with
+//! replicates, optionally one shard of it (for cluster array jobs), and the join of shards.
+//!
+//! Run ids number the plan: `run_id = point × R + replicate`, with points in nested-loop
+//! order (the first `--param` varies slowest). Replicate r has the seed
+//! `derive_seed(base, r)` at every point (common random numbers: points differ only by
+//! their parameters). `results.csv` is written in run-id order as runs finish, through a
+//! reorder buffer, so its bytes do not depend on `--threads`; a shard writes the same rows
+//! for its run ids, which is why merging shards gives back the unsharded bytes.
+
+use anyhow::Context;
+use clap::Args;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::batch::{
+    Manifest, Pools, Staging, SummarySink, assignment, default_out, derive_seed, resolve_with,
+    summary_fields, summary_metrics, usage,
+};
+use super::{RunSpec, run_one};
+use crate::cli::{RunArgs, progress_bar};
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    mut_arg("out", |a| a.help("Output folder. Default: output/<config name>_sweep/")),
+    mut_arg("seed", |a| a.help("Base seed; replicate r runs with the (r+1)-th SplitMix64 output from it, at every point. Default: run.seed in the config")),
+    mut_arg("snapshots", |a| a.hide(true)),
+    mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
+)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// A config key and its values: KEY=v1,v2,... or KEY=lo:hi:steps (lo + i·(hi−lo)/(steps−1)).
+    /// Repeatable: the sweep runs every combination. A number for a time-series key (a policy
+    /// lever) means that value in every year.
+    #[arg(long = "param", value_name = "KEY=VALUES", required = true, value_parser = parse_param)]
+    pub params: Vec<Param>,
+    /// Replicates per point.
+    #[arg(long, value_name = "R", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Run only the run ids with run_id % N == I (0 ≤ I < N): one task of a cluster array job.
+    /// Join the shard folders with `shrinkcity merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MergeArgs {
+    /// Shard folders of one sweep (each written with `sweep --shard I/N`), in any order.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Folder for the merged sweep.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing folder at --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// One swept parameter: a dotted config key and its values, as text for `--set`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// Parse `KEY=v1,v2,...` (commas inside brackets or quotes do not split) or
+/// `KEY=lo:hi:steps`.
+pub fn parse_param(s: &str) -> Result<Param, String> {
+    let (key, spec) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected KEY=v1,v2,... or KEY=lo:hi:steps"))?;
+    let key = key.trim().to_string();
+    if key.is_empty() {
+        return Err(format!("`{s}`: the key is empty"));
+    }
+    let values = match range_spec(spec)? {
+        Some(values) => values,
+        None => split_list(spec)
+            .into_iter()
+            .map(|v| {
+                if v.is_empty() {
+                    Err(format!("`{s}`: an empty value in the list"))
+                } else {
+                    Ok(v)
+                }
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(Param { key, values })
+}
+
+/// `lo:hi:steps` → the `steps` values lo + i·(hi − lo)/(steps − 1), shown with 12
+/// significant digits (so 0.1 is `0.1`, not `0.09999999999999999`); `None` if `spec` is
+/// not of that form.
+fn range_spec(spec: &str) -> Result<Option<Vec<String>>, String> {
+    let parts: Vec<&str> = spec.split(':').map(str::trim).collect();
+    let [lo, hi, steps] = parts[..] else {
+        return Ok(None);
+    };
+    let (Ok(lo), Ok(hi)) = (lo.parse::<f64>(), hi.parse::<f64>()) else {
+        return Ok(None);
+    };
+    let steps: usize = steps
+        .parse()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| format!("`{spec}`: steps must be a whole number ≥ 1"))?;
+    if !(lo.is_finite() && hi.is_finite()) {
+        return Err(format!("`{spec}`: lo and hi must be finite numbers"));
+    }
+    Ok(Some(
+        (0..steps)
+            .map(|i| {
+                let x = if steps == 1 {
+                    lo
+                } else {
+                    lo + i as f64 * (hi - lo) / (steps - 1) as f64
+                };
+                tidy(x)
+            })
+            .collect(),
+    ))
+}
+
+/// A number with 12 significant digits, as short as Rust prints it.
+pub fn tidy(x: f64) -> String {
+    let rounded: f64 = format!("{x:.11e}")
+        .parse()
+        .expect("a formatted float parses");
+    rounded.to_string()
+}
+
+/// Split at commas outside brackets and quotes.
+fn split_list(spec: &str) -> Vec<String> {
+    let (mut out, mut cur, mut depth, mut quote) = (Vec::new(), String::new(), 0i32, None);
+    for c in spec.chars() {
+        match (c, quote) {
+            ('"' | '\'', None) => quote = Some(c),
+            (q, Some(open)) if q == open => quote = None,
+            ('[' | '{', None) => depth += 1,
+            (']' | '}', None) => depth -= 1,
+            (',', None) if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}`: expected I/N with 0 ≤ I < N, e.g. --shard 0/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// The full-factorial plan.
+pub struct Plan {
+    pub params: Vec<Param>,
+    pub replicates: usize,
+    pub base_seed: u64,
+}
+
+impl Plan {
+    pub fn points(&self) -> usize {
+        self.params.iter().map(|p| p.values.len()).product()
+    }
+
+    pub fn runs(&self) -> usize {
+        self.points() * self.replicates
+    }
+
+    pub fn seed(&self, run_id: usize) -> u64 {
+        derive_seed(self.base_seed, (run_id % self.replicates) as u64)
+    }
+
+    /// Index of each parameter's value at `point` (the last parameter varies fastest).
+    pub fn indices(&self, point: usize) -> Vec<usize> {
+        let mut rest = point;
+        let mut idx = vec![0; self.params.len()];
+        for (k, p) in self.params.iter().enumerate().rev() {
+            idx[k] = rest % p.values.len();
+            rest /= p.values.len();
+        }
+        idx
+    }
+
+    /// Parameter values of a run.
+    pub fn values(&self, run_id: usize) -> Vec<&str> {
+        let point = run_id / self.replicates;
+        self.indices(point)
+            .into_iter()
+            .zip(&self.params)
+            .map(|(i, p)| p.values[i].as_str())
+            .collect()
+    }
+}
+
+pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
+    let mut keys: Vec<&str> = args.params.iter().map(|p| p.key.as_str()).collect();
+    keys.sort_unstable();
+    if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+        return Err(usage(format!(
+            "--param {} is given twice; list all its values in one --param",
+            w[0]
+        )));
+    }
+    let (loaded, spec) = args.run.resolve()?;
+    let plan = Plan {
+        params: args.params.clone(),
+        replicates: args.runs as usize,
+        base_seed: spec.seed,
+    };
+    let sets = |run_id: usize| -> Vec<String> {
+        plan.params
+            .iter()
+            .zip(plan.values(run_id))
+            .map(|(p, v)| assignment(&loaded.config, &p.key, v))
+            .collect()
+    };
+    let (shard_i, shard_n) = args.shard.unwrap_or((0, 1));
+    let mine: Vec<usize> = (0..plan.runs())
+        .filter(|id| id % shard_n == shard_i)
+        .collect();
+    // Check every point this shard runs before running any, so a bad value fails at once.
+    for &id in mine.iter().filter(|&&id| id % plan.replicates == 0) {
+        resolve_with(&args.run, &sets(id))
+            .with_context(|| format!("at sweep point {}", sets(id).join(" ")))?;
+    }
+
+    let out = default_out(&args.run.out, &loaded, "sweep");
+    let staging = Staging::create(&out, args.run.force)?;
+    write_plan(&staging.path().join("plan.csv"), &plan)?;
+    let results_path = staging.path().join("results.csv");
+    let mut results = csv::Writer::from_path(&results_path)
+        .with_context(|| format!("cannot create {}", results_path.display()))?;
+    let mut header = vec!["run_id".to_string(), "seed".into()];
+    header.extend(plan.params.iter().map(|p| p.key.clone()));
+    header.extend(["year".into(), "metric".into(), "value".into()]);
+    results.write_record(&header)?;
+    let metrics = summary_metrics();
+
+    let pools = Pools::new(args.run.threads, mine.len())?;
+    let bar = progress_bar(mine.len() as u64, args.run.quiet, "runs");
+    let started = Instant::now();
+    let result = pools.run_ordered(
+        mine.len(),
+        |k| {
+            let id = mine[k];
+            let (loaded, _) = resolve_with(&args.run, &sets(id))?;
+            let mut sink = SummarySink::new();
+            let spec = RunSpec {
+                seed: plan.seed(id),
+                scale: spec.scale,
+            };
+            run_one(&loaded.config, &spec, &mut sink, &mut |_| {})?;
+            Ok(sink.rows)
+        },
+        |k, rows| {
+            let id = mine[k];
+            let mut prefix = vec![id.to_string(), plan.seed(id).to_string()];
+            prefix.extend(plan.values(id).into_iter().map(String::from));
+            for row in &rows {
+                let fields = summary_fields(row);
+                let year = &fields[0];
+                for (metric, value) in metrics.iter().zip(fields.iter().skip(1)) {
+                    results.write_record(prefix.iter().map(String::as_str).chain([
+                        year,
+                        metric.as_str(),
+                        value,
+                    ]))?;
+                }
+            }
+            results.flush()?;
+            Ok(())
+        },
+        &bar,
+    );
+    bar.finish_and_clear();
+    result?;
+    results.flush()?;
+    drop(results);
+
+    let mut manifest = Manifest::new("sweep", &loaded, spec.seed, spec.scale);
+    manifest.runs = mine.len();
+    manifest.threads = pools.across;
+    manifest.threads_per_run = pools.within;
+    manifest.shard = args.shard.map(|(i, n)| format!("{i}/{n}"));
+    manifest.wall_time_s = started.elapsed().as_secs_f64();
+    let dir = staging
+        .finish(&loaded.config, &manifest)
+        .context("writing the sweep folder")?;
+    if !args.run.quiet {
+        eprintln!(
+            "wrote {} ({} of {} runs, {:.1} s)",
+            dir.display(),
+            mine.len(),
+            plan.runs(),
+            manifest.wall_time_s
+        );
+    }
+    Ok(())
+}
+
+/// `plan.csv`: every run of the sweep (whatever the shard), with its seed and values.
+fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut header = vec!["run_id".to_string(), "seed".into()];
+    header.extend(plan.params.iter().map(|p| p.key.clone()));
+    w.write_record(&header)?;
+    for id in 0..plan.runs() {
+        let mut row = vec![id.to_string(), plan.seed(id).to_string()];
+        row.extend(plan.values(id).into_iter().map(String::from));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+pub fn merge_command(args: &MergeArgs) -> anyhow::Result<()> {
+    let read = |dir: &Path, file: &str| -> anyhow::Result<Vec<u8>> {
+        fs::read(dir.join(file)).map_err(|e| {
+            usage(format!(
+                "{}: cannot read {file} ({e}); is it a finished `shrinkcity sweep` folder?",
+                dir.display()
+            ))
+        })
+    };
+    let first = &args.dirs[0];
+    let plan = read(first, "plan.csv")?;
+    let config = read(first, "config.toml")?;
+    let mut manifests = Vec::new();
+    for dir in &args.dirs {
+        if read(dir, "plan.csv")? != plan || read(dir, "config.toml")? != config {
+            return Err(usage(format!(
+                "{} and {} are not shards of the same sweep (plan.csv or config.toml differ)",
+                first.display(),
+                dir.display()
+            )));
+        }
+        let m: Manifest = serde_json::from_slice(&read(dir, "manifest.json")?)
+            .with_context(|| format!("{}: manifest.json is not a sweep manifest", dir.display()))?;
+        if m.command != "sweep" {
+            return Err(usage(format!(
+                "{} holds a `{}`, not a sweep",
+                dir.display(),
+                m.command
+            )));
+        }
+        manifests.push(m);
+    }
+    let total = csv::Reader::from_reader(&plan[..]).byte_records().count();
+
+    let staging = Staging::create(&args.out, args.force)?;
+    fs::write(staging.path().join("plan.csv"), &plan)?;
+    fs::write(staging.path().join("config.toml"), &config)?;
+    let mut readers = Vec::new();
+    for dir in &args.dirs {
+        let path = dir.join("results.csv");
+        let r = csv::Reader::from_path(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        readers.push((dir, r));
+    }
+    let header = readers[0].1.byte_headers()?.clone();
+    for (dir, r) in &mut readers {
+        if *r.byte_headers()? != header {
+            return Err(usage(format!(
+                "{}: results.csv has another header than {}",
+                dir.display(),
+                first.display()
+            )));
+        }
+    }
+    let mut out = csv::Writer::from_path(staging.path().join("results.csv"))?;
+    out.write_byte_record(&header)?;
+
+    // K-way merge by run id: each shard's rows are in run-id order.
+    let run_id = |r: &csv::ByteRecord| -> anyhow::Result<usize> {
+        std::str::from_utf8(&r[0])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .context("results.csv: run_id is not a number")
+    };
+    let mut heads: Vec<Option<csv::ByteRecord>> = Vec::new();
+    for (_, r) in &mut readers {
+        heads.push(r.byte_records().next().transpose()?);
+    }
+    let mut expected = 0;
+    loop {
+        let mut best: Option<(usize, usize)> = None;
+        for (k, head) in heads.iter().enumerate() {
+            if let Some(rec) = head {
+                let id = run_id(rec)?;
+                if best.is_none_or(|(b, _)| id < b) {
+                    best = Some((id, k));
+                }
+            }
+        }
+        let Some((id, k)) = best else { break };
+        if id < expected {
+            return Err(usage(format!(
+                "run {id} is in more than one folder (or out of order in {}): merge each shard once",
+                readers[k].0.display()
+            )));
+        }
+        if id > expected {
+            return Err(missing(expected, id, total));
+        }
+        while let Some(rec) = heads[k].take() {
+            if run_id(&rec)? != id {
+                heads[k] = Some(rec);
+                break;
+            }
+            out.write_byte_record(&rec)?;
+            heads[k] = readers[k].1.byte_records().next().transpose()?;
+        }
+        expected += 1;
+    }
+    if expected != total {
+        return Err(missing(expected, total, total));
+    }
+    out.flush()?;
+    drop(out);
+
+    let mut manifest = manifests[0].clone();
+    manifest.runs = total;
+    manifest.shard = None;
+    manifest.merged_from = Some(args.dirs.iter().map(|d| d.display().to_string()).collect());
+    manifest.command_line = std::env::args().collect();
+    manifest.wall_time_s = manifests.iter().map(|m| m.wall_time_s).sum();
+    let mut staging = staging;
+    let dir = staging.finish_with_config_text(&manifest)?;
+    eprintln!(
+        "wrote {} ({total} runs from {} folders)",
+        dir.display(),
+        args.dirs.len()
+    );
+    Ok(())
+}
+
+fn missing(from: usize, to: usize, total: usize) -> anyhow::Error {
+    let which = if to - from == 1 {
+        format!("run {from} is")
+    } else {
+        format!("runs {from} to {} are", to - 1)
+    };
+    usage(format!(
+        "{which} in none of the folders (the plan has {total} runs): is a shard missing or unfinished?"
+    ))
+}
