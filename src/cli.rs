@@ -42,6 +42,10 @@ pub enum Command {
     Sweep(crate::experiment::sweep::SweepArgs),
     /// Join the shard folders of a sweep into one, byte-identical to an unsharded sweep.
     Merge(crate::experiment::sweep::MergeArgs),
+    /// Rank parameters by their effect on outputs (Morris elementary effects).
+    Sensitivity(crate::experiment::sensitivity::SensitivityArgs),
+    /// Compare run or ensemble folders with a base: per-year differences and a table.
+    Compare(crate::experiment::compare::CompareArgs),
     /// Compare a finished run (or ensemble) with the article's figures.
     Targets(crate::calibration::command::TargetsArgs),
     /// Search parameters so the model meets the article's figures.
@@ -145,6 +149,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ensemble(args) => crate::experiment::ensemble::ensemble_command(&args),
         Command::Sweep(args) => crate::experiment::sweep::sweep_command(&args),
         Command::Merge(args) => crate::experiment::sweep::merge_command(&args),
+        Command::Sensitivity(args) => crate::experiment::sensitivity::sensitivity_command(&args),
+        Command::Compare(args) => crate::experiment::compare::compare_command(&args),
         Command::Targets(args) => crate::calibration::command::targets_command(&args),
         Command::Calibrate(args) => crate::calibration::command::calibrate_command(&args),
     }

@@ -294,3 +294,146 @@ fn a_higher_emigration_intercept_lowers_the_population_in_2035() {
         "population 2035 (sum of 2 replicates) by intercept: {by_intercept:?}"
     );
 }
+
+#[test]
+fn morris_ranks_a_parameter_the_model_never_reads_last_with_mu_star_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("morris");
+    shrinkcity()
+        .args(["sensitivity", "--method", "morris", "--trajectories", "3"])
+        .args(["--quiet", "--scale", "0.01", "--end-year", "2020"])
+        .args(["--param", "city.climate.mean_temp_c=-10:10"])
+        .args(["--param", "migration.intercept=-2:-1"])
+        .args(["--param", "housing.price_response=0.05:0.3"])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("population_2020").and(predicate::str::contains("mu*")));
+    let mut r = csv::Reader::from_path(out.join("sensitivity.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 9, "3 outputs x 3 parameters");
+    for output in ["population_2020", "price_per_m2_2020", "share_65plus_2020"] {
+        let of = |p: &str| {
+            rows.iter()
+                .find(|r| &r[0] == output && &r[2] == p)
+                .unwrap()
+                .clone()
+        };
+        let idle = of("city.climate.mean_temp_c");
+        assert_eq!(&idle[1], "3", "{output}: the idle parameter ranks last");
+        assert_eq!(idle[5].parse::<f64>().unwrap(), 0.0);
+        assert!(of("migration.intercept")[5].parse::<f64>().unwrap() > 0.0);
+    }
+    assert_eq!(column(&out.join("design.csv"), "point").len(), 12);
+}
+
+#[test]
+fn compare_reads_run_and_ensemble_folders_and_writes_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    shrinkcity()
+        .args(["run", "--snapshots", "none"])
+        .args(TINY)
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success();
+    let ens = dir.path().join("ens");
+    shrinkcity()
+        .args(["ensemble", "--runs", "2"])
+        .args(TINY)
+        .args(["--set", "migration.intercept=-1", "--out"])
+        .arg(&ens)
+        .assert()
+        .success();
+    let csv_path = dir.path().join("cmp.csv");
+    shrinkcity()
+        .arg("compare")
+        .args([&run, &ens])
+        .arg("--out")
+        .arg(&csv_path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2016").and(predicate::str::contains("ens")));
+    let mut r = csv::Reader::from_path(&csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
+    let pop16 = rows
+        .iter()
+        .find(|r| &r[0] == "ens" && &r[1] == "2016" && &r[2] == "population")
+        .unwrap();
+    let (base, value, diff): (f64, f64, f64) = (
+        pop16[3].parse().unwrap(),
+        pop16[4].parse().unwrap(),
+        pop16[5].parse().unwrap(),
+    );
+    assert_eq!(diff, value - base);
+    assert!(diff < 0.0, "more emigration, fewer people");
+    shrinkcity()
+        .args(["compare"])
+        .args([&run, dir.path()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("neither summary.csv"));
+}
+
+#[test]
+fn bad_experiment_input_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    for (args, needle) in [
+        (
+            vec!["sweep", "--param", "migration.intercpt=-2,-1"],
+            "migration.intercept",
+        ),
+        (
+            vec!["sweep", "--param", "migration.intercept=-2:-1:0"],
+            "steps",
+        ),
+        (
+            vec![
+                "sweep",
+                "--param",
+                "migration.intercept=1",
+                "--shard",
+                "3/3",
+            ],
+            "I/N",
+        ),
+        (vec!["ensemble", "--runs", "0"], "--runs"),
+        (
+            vec!["sensitivity", "--param", "migration.intercept=1:1"],
+            "lo ≠ hi",
+        ),
+        (
+            vec![
+                "sensitivity",
+                "--param",
+                "migration.intercept=-2:-1",
+                "--levels",
+                "3",
+            ],
+            "even",
+        ),
+        (
+            vec![
+                "sensitivity",
+                "--param",
+                "migration.intercept=-2:-1",
+                "--output",
+                "people_2035",
+            ],
+            "not a summary.csv column",
+        ),
+    ] {
+        shrinkcity()
+            .args(&args)
+            .args(TINY)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle));
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}

@@ -1,7 +1,9 @@
 //! Experiments are loops over `run_one`: one world per run, records handed to a sink.
 
 pub mod batch;
+pub mod compare;
 pub mod ensemble;
+pub mod sensitivity;
 pub mod stats;
 pub mod sweep;
 

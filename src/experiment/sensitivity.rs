@@ -1,0 +1,405 @@
+//! `shrinkcity sensitivity --method morris`: Morris elementary effects (Morris 1991, with
+//! the mu* of Campolongo et al. 2007) of chosen parameters on chosen outputs.
+//!
+//! Each parameter's range [lo, hi] is mapped to [0, 1] and cut into p levels j/(p − 1). A
+//! trajectory starts at a random grid point and moves one parameter at a time, in random
+//! order, by Δ = p / (2(p − 1)) up or down; the elementary effect of that parameter is the
+//! change in the output divided by Δ, i.e. output units per full range (hi − lo). Over r
+//! trajectories, mu* = mean |EE| (importance), mu = mean EE (direction) and sigma = the
+//! sample sd of EE (non-linearity or interactions). Every run uses the same seeds (common
+//! random numbers), so a parameter the model never reads has EE = 0 exactly, and the whole
+//! result is determined by the base seed.
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::path::Path;
+use std::time::Instant;
+
+use super::batch::{
+    DesignRng, Manifest, Pools, Staging, SummarySink, assignment, default_out, derive_seed,
+    resolve_with, summary_metrics, summary_values, usage,
+};
+use super::stats;
+use super::sweep::tidy;
+use super::{RunSpec, run_one};
+use crate::cli::{RunArgs, progress_bar};
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    mut_arg("out", |a| a.help("Output folder. Default: output/<config name>_sensitivity/")),
+    mut_arg("seed", |a| a.help("Base seed: of the trajectories, and of every run (replicate r uses the (r+1)-th SplitMix64 output from it). Default: run.seed in the config")),
+    mut_arg("snapshots", |a| a.hide(true)),
+    mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
+)]
+pub struct SensitivityArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Screening method.
+    #[arg(long, value_enum, default_value_t = Method::Morris)]
+    pub method: Method,
+    /// A numeric config key and its range, KEY=lo:hi (repeatable). A time-series key (a
+    /// policy lever) is set to a constant.
+    #[arg(long = "param", value_name = "KEY=LO:HI", required = true, value_parser = parse_range)]
+    pub params: Vec<Range>,
+    /// Trajectories r. Runs: r × (parameters + 1) × --runs.
+    #[arg(long, value_name = "R", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub trajectories: u32,
+    /// Grid levels p (even, ≥ 2); each step moves a parameter by p/(2(p−1)) of its range.
+    #[arg(long, value_name = "P", default_value_t = 4, value_parser = parse_levels)]
+    pub levels: usize,
+    /// An output, METRIC_YEAR: a summary.csv column and a year, e.g. vacancy_rate_2030
+    /// (repeatable). Default: population, price_per_m2 and share_65plus in the end year.
+    #[arg(long = "output", value_name = "METRIC_YEAR")]
+    pub outputs: Vec<String>,
+    /// Replicates per design point, with the same seeds at every point; outputs are their mean.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// Morris elementary effects (mu*, mu, sigma).
+    Morris,
+}
+
+/// A parameter and its range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Range {
+    pub key: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Range {
+    /// The parameter value at unit coordinate `u`, as text for `--set`.
+    pub fn at(&self, u: f64) -> String {
+        tidy(self.lo + u * (self.hi - self.lo))
+    }
+}
+
+fn parse_range(s: &str) -> Result<Range, String> {
+    let bad = || {
+        format!("`{s}`: expected KEY=lo:hi with numbers lo ≠ hi, e.g. migration.intercept=-2.5:-1")
+    };
+    let (key, spec) = s.split_once('=').ok_or_else(bad)?;
+    let (lo, hi) = spec.split_once(':').ok_or_else(bad)?;
+    let (lo, hi): (f64, f64) = (
+        lo.trim().parse().map_err(|_| bad())?,
+        hi.trim().parse().map_err(|_| bad())?,
+    );
+    if key.trim().is_empty() || !lo.is_finite() || !hi.is_finite() || lo == hi {
+        return Err(bad());
+    }
+    Ok(Range {
+        key: key.trim().into(),
+        lo,
+        hi,
+    })
+}
+
+fn parse_levels(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|&p| p >= 2 && p % 2 == 0)
+        .ok_or_else(|| format!("`{s}`: levels must be an even whole number ≥ 2 (4 is usual)"))
+}
+
+/// r trajectories of k + 1 points each in the unit cube on a p-level grid: point
+/// t·(k + 1) + s of trajectory t differs from the one before it in exactly one coordinate,
+/// by ±p/(2(p − 1)).
+pub fn morris_design(k: usize, r: usize, p: usize, rng: &mut DesignRng) -> Vec<Vec<f64>> {
+    let jump = p / 2;
+    let level = |j: usize| j as f64 / (p - 1) as f64;
+    let mut points = Vec::with_capacity(r * (k + 1));
+    for _ in 0..r {
+        // Each coordinate starts low (and steps up) or high (and steps down).
+        let starts: Vec<(usize, bool)> = (0..k)
+            .map(|_| (rng.below(p - jump), rng.below(2) == 0))
+            .collect();
+        let mut x: Vec<f64> = starts
+            .iter()
+            .map(|&(j, up)| level(if up { j } else { j + jump }))
+            .collect();
+        let mut order: Vec<usize> = (0..k).collect();
+        for i in (1..k).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        points.push(x.clone());
+        for &i in &order {
+            let (j, up) = starts[i];
+            x[i] = level(if up { j + jump } else { j });
+            points.push(x.clone());
+        }
+    }
+    points
+}
+
+/// Elementary effects [parameter][trajectory] of one output `y` (one value per design point).
+pub fn elementary_effects(design: &[Vec<f64>], y: &[f64], k: usize) -> Vec<Vec<f64>> {
+    let mut effects = vec![Vec::new(); k];
+    for (traj, ys) in design.chunks(k + 1).zip(y.chunks(k + 1)) {
+        for s in 1..=k {
+            let i = (0..k)
+                .find(|&i| traj[s][i] != traj[s - 1][i])
+                .expect("each step of a trajectory moves one parameter");
+            effects[i].push((ys[s] - ys[s - 1]) / (traj[s][i] - traj[s - 1][i]));
+        }
+    }
+    effects
+}
+
+/// mu*, mu and sigma of one parameter's elementary effects.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Effect {
+    pub mu_star: f64,
+    pub mu: f64,
+    pub sigma: f64,
+}
+
+pub fn summarise_effects(ee: &[f64]) -> Effect {
+    let abs: Vec<f64> = ee.iter().map(|e| e.abs()).collect();
+    Effect {
+        mu_star: stats::mean(&abs),
+        mu: stats::mean(ee),
+        sigma: stats::sd(ee),
+    }
+}
+
+/// An output: a summary.csv column in a year.
+struct Output {
+    name: String,
+    metric: usize,
+    year_index: usize,
+}
+
+fn parse_outputs(args: &SensitivityArgs, start: i32, end: i32) -> anyhow::Result<Vec<Output>> {
+    let metrics = summary_metrics();
+    let names: Vec<String> = if args.outputs.is_empty() {
+        ["population", "price_per_m2", "share_65plus"]
+            .iter()
+            .map(|m| format!("{m}_{end}"))
+            .collect()
+    } else {
+        args.outputs.clone()
+    };
+    names
+        .into_iter()
+        .map(|name| {
+            let parsed = name
+                .rsplit_once('_')
+                .and_then(|(m, y)| Some((m, y.parse::<i32>().ok()?)));
+            let Some((metric, year)) = parsed else {
+                return Err(usage(format!(
+                    "--output {name}: expected METRIC_YEAR, e.g. population_{end}"
+                )));
+            };
+            let Some(m) = metrics.iter().position(|c| c == metric) else {
+                return Err(usage(format!(
+                    "--output {name}: `{metric}` is not a summary.csv column (see docs/DATA.md)"
+                )));
+            };
+            if !(start..=end).contains(&year) {
+                return Err(usage(format!(
+                    "--output {name}: {year} is outside the simulated years {start}-{end}"
+                )));
+            }
+            Ok(Output {
+                name,
+                metric: m,
+                year_index: (year - start) as usize,
+            })
+        })
+        .collect()
+}
+
+pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
+    let (loaded, spec) = args.run.resolve()?;
+    let (start, end) = (loaded.config.run.start_year, loaded.config.run.end_year);
+    let outputs = parse_outputs(args, start, end)?;
+    let params = &args.params;
+    let k = params.len();
+    let r = args.trajectories as usize;
+    let reps = args.runs as usize;
+    let design = morris_design(k, r, args.levels, &mut DesignRng::new(spec.seed));
+    let sets = |point: usize| -> Vec<String> {
+        params
+            .iter()
+            .zip(&design[point])
+            .map(|(p, &u)| assignment(&loaded.config, &p.key, &p.at(u)))
+            .collect()
+    };
+    for point in 0..design.len() {
+        resolve_with(&args.run, &sets(point))
+            .with_context(|| format!("at design point {}", sets(point).join(" ")))?;
+    }
+
+    let out = default_out(&args.run.out, &loaded, "sensitivity");
+    let staging = Staging::create(&out, args.run.force)?;
+    let total = design.len() * reps;
+    let pools = Pools::new(args.run.threads, total)?;
+    let bar = progress_bar(total as u64, args.run.quiet, "runs");
+    let started = Instant::now();
+    // y[point][output]: the mean over replicates, summed in replicate order.
+    let mut y = vec![vec![0.0; outputs.len()]; design.len()];
+    let result = pools.run_ordered(
+        total,
+        |i| {
+            let (loaded, _) = resolve_with(&args.run, &sets(i / reps))?;
+            let mut sink = SummarySink::new();
+            let spec = RunSpec {
+                seed: derive_seed(spec.seed, (i % reps) as u64),
+                scale: spec.scale,
+            };
+            run_one(&loaded.config, &spec, &mut sink, &mut |_| {})?;
+            Ok(outputs
+                .iter()
+                .map(|o| summary_values(&sink.rows[o.year_index])[o.metric])
+                .collect::<Vec<f64>>())
+        },
+        |i, values| {
+            for (acc, v) in y[i / reps].iter_mut().zip(values) {
+                *acc += v / reps as f64;
+            }
+            Ok(())
+        },
+        &bar,
+    );
+    bar.finish_and_clear();
+    result?;
+
+    // ranked[output] = [(parameter, effect)], most influential first.
+    let ranked: Vec<Vec<(usize, Effect)>> = (0..outputs.len())
+        .map(|o| {
+            let yo: Vec<f64> = y.iter().map(|row| row[o]).collect();
+            let mut effects: Vec<(usize, Effect)> = elementary_effects(&design, &yo, k)
+                .iter()
+                .map(|ee| summarise_effects(ee))
+                .enumerate()
+                .collect();
+            effects.sort_by(|a, b| b.1.mu_star.total_cmp(&a.1.mu_star).then(a.0.cmp(&b.0)));
+            effects
+        })
+        .collect();
+    write_effects(
+        &staging.path().join("sensitivity.csv"),
+        args,
+        &outputs,
+        &ranked,
+    )?;
+    write_design(
+        &staging.path().join("design.csv"),
+        args,
+        &design,
+        &outputs,
+        &y,
+    )?;
+
+    let mut manifest = Manifest::new("sensitivity", &loaded, spec.seed, spec.scale);
+    manifest.runs = total;
+    manifest.threads = pools.across;
+    manifest.threads_per_run = pools.within;
+    manifest.wall_time_s = started.elapsed().as_secs_f64();
+    let dir = staging
+        .finish(&loaded.config, &manifest)
+        .context("writing the sensitivity folder")?;
+
+    println!(
+        "Morris elementary effects: {k} parameters, r = {r} trajectories, p = {} levels, {total} runs.",
+        args.levels
+    );
+    println!("mu* and sigma are in output units per full range (hi - lo) of the parameter.");
+    let width = params.iter().map(|p| p.key.len()).max().unwrap_or(9).max(9);
+    for (o, effects) in outputs.iter().zip(&ranked) {
+        println!("\n{}", o.name);
+        println!(
+            "  {:>4}  {:<width$}  {:>12}  {:>12}  {:>12}",
+            "rank", "parameter", "mu*", "mu", "sigma"
+        );
+        for (rank, (i, e)) in effects.iter().enumerate() {
+            println!(
+                "  {:>4}  {:<width$}  {:>12}  {:>12}  {:>12}",
+                rank + 1,
+                params[*i].key,
+                significant(e.mu_star),
+                significant(e.mu),
+                significant(e.sigma)
+            );
+        }
+    }
+    if !args.run.quiet {
+        eprintln!("\nwrote {} ({:.1} s)", dir.display(), manifest.wall_time_s);
+    }
+    Ok(())
+}
+
+/// `sensitivity.csv`: one row per output and parameter, ranked by mu* within each output.
+fn write_effects(
+    path: &Path,
+    args: &SensitivityArgs,
+    outputs: &[Output],
+    ranked: &[Vec<(usize, Effect)>],
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "output",
+        "rank",
+        "parameter",
+        "lo",
+        "hi",
+        "mu_star",
+        "mu",
+        "sigma",
+        "trajectories",
+    ])?;
+    for (o, effects) in outputs.iter().zip(ranked) {
+        for (rank, (i, e)) in effects.iter().enumerate() {
+            let p = &args.params[*i];
+            w.write_record([
+                o.name.clone(),
+                (rank + 1).to_string(),
+                p.key.clone(),
+                p.lo.to_string(),
+                p.hi.to_string(),
+                e.mu_star.to_string(),
+                e.mu.to_string(),
+                e.sigma.to_string(),
+                args.trajectories.to_string(),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `design.csv`: every design point, its parameter values and the outputs (mean over replicates).
+fn write_design(
+    path: &Path,
+    args: &SensitivityArgs,
+    design: &[Vec<f64>],
+    outputs: &[Output],
+    y: &[Vec<f64>],
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    let mut header = vec!["point".to_string(), "trajectory".into()];
+    header.extend(args.params.iter().map(|p| p.key.clone()));
+    header.extend(outputs.iter().map(|o| o.name.clone()));
+    w.write_record(&header)?;
+    let k = args.params.len();
+    for (point, (x, ys)) in design.iter().zip(y).enumerate() {
+        let mut row = vec![point.to_string(), (point / (k + 1)).to_string()];
+        row.extend(args.params.iter().zip(x).map(|(p, &u)| p.at(u)));
+        row.extend(ys.iter().map(f64::to_string));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Four significant digits, without exponent, for the terminal table.
+pub fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.decimals$}")
+}
