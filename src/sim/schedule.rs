@@ -20,9 +20,41 @@ fn begin_year(mut tally: ResMut<Tally>) {
     *tally = Tally::default();
 }
 
+impl YearSet {
+    /// The domains in the order they run.
+    pub const DOMAINS: [YearSet; 5] = [
+        YearSet::Demography,
+        YearSet::Labour,
+        YearSet::Migration,
+        YearSet::Housing,
+        YearSet::Economy,
+    ];
+
+    fn add_systems(&self, schedule: &mut Schedule) {
+        match self {
+            YearSet::Begin => {
+                schedule.add_systems(begin_year.in_set(YearSet::Begin));
+            }
+            YearSet::Demography => model::demography::add_systems(schedule),
+            YearSet::Labour => model::labour::add_systems(schedule),
+            YearSet::Migration => model::migration::add_systems(schedule),
+            YearSet::Housing => model::housing::add_systems(schedule),
+            YearSet::Economy => model::economy::add_systems(schedule),
+        }
+    }
+}
+
 /// The schedule for one year. Systems run one after another (each may use all threads
 /// inside through `par_iter`); Commands are applied between them.
 pub fn year_schedule() -> Schedule {
+    let mut sets = vec![YearSet::Begin];
+    sets.extend(YearSet::DOMAINS);
+    schedule_for(&sets)
+}
+
+/// A schedule with only some of the year's sets, in the year's order (benchmarks time one
+/// domain at a time with it).
+pub fn schedule_for(sets: &[YearSet]) -> Schedule {
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
     schedule.configure_sets(
@@ -36,11 +68,8 @@ pub fn year_schedule() -> Schedule {
         )
             .chain(),
     );
-    schedule.add_systems(begin_year.in_set(YearSet::Begin));
-    model::demography::add_systems(&mut schedule);
-    model::labour::add_systems(&mut schedule);
-    model::migration::add_systems(&mut schedule);
-    model::housing::add_systems(&mut schedule);
-    model::economy::add_systems(&mut schedule);
+    for set in sets {
+        set.add_systems(&mut schedule);
+    }
     schedule
 }
