@@ -1,15 +1,16 @@
 //! The command line: clap definitions and what each subcommand does.
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use crate::config;
-use crate::experiment::{Progress, RunSpec, run_one};
-use crate::output::{Manifest, RunFolder, Snapshots};
+use crate::experiment::RunSpec;
+use crate::output::Snapshots;
+
+mod session;
+pub use session::Interrupted;
 
 /// An input error (bad flag value, bad config): exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,8 @@ pub enum Command {
     Sensitivity(crate::experiment::sensitivity::SensitivityArgs),
     /// Compare run or ensemble folders with a base: per-year differences and a table.
     Compare(crate::experiment::compare::CompareArgs),
+    /// Finish a run stopped by Ctrl-C or SIGTERM, from the checkpoint in its folder.
+    Resume(ResumeArgs),
     /// Compare a finished run (or ensemble) with the article's figures.
     Targets(crate::calibration::command::TargetsArgs),
     /// Search parameters so the model meets the article's figures.
@@ -87,6 +90,39 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Save the whole state to <run folder>/checkpoint.bin every N years and after the last,
+    /// so the run can be resumed or extended. (Ctrl-C always saves one.)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub checkpoint_every: Option<u32>,
+    /// Extend a finished run past its end year: carry on from its checkpoint.bin to
+    /// --end-year, into a new folder (default: <run folder>-to-<year>) holding every year.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "end_year",
+        conflicts_with_all = ["config", "seed", "scale", "start_year", "set", "snapshots"]
+    )]
+    pub from_checkpoint: Option<PathBuf>,
+    /// Check the model's invariants after every year (population balance, no negative stocks,
+    /// one dwelling per household); a violation stops the run. Always on in debug builds.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResumeArgs {
+    /// The folder of the interrupted run (it holds checkpoint.bin).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Worker threads for per-agent decisions. Output does not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Check the model's invariants after every year.
+    #[arg(long)]
+    pub check: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl RunArgs {
@@ -99,9 +135,7 @@ impl RunArgs {
             ))
             .into());
         }
-        if self.threads == Some(0) {
-            return Err(UsageError("--threads 0: need at least 1 thread".into()).into());
-        }
+        check_threads(self.threads)?;
         let mut sets = self.set.clone();
         if let Some(y) = self.start_year {
             sets.push(format!("run.start_year={y}"));
@@ -122,7 +156,27 @@ impl RunArgs {
             ))
             .into());
         }
+        if agents > MAX_AGENTS {
+            return Err(UsageError(format!(
+                "--scale {} gives {agents:.0} agents for a city of {}; at most {MAX_AGENTS:.0} fit in memory, use a smaller scale",
+                self.scale, loaded.config.city.population
+            ))
+            .into());
+        }
         Ok((loaded, spec))
+    }
+}
+
+/// About 200 bytes each: 50 million agents need some 10 GB.
+const MAX_AGENTS: f64 = 5e7;
+
+fn check_threads(threads: Option<usize>) -> Result<(), UsageError> {
+    match threads {
+        Some(0) => Err(UsageError("--threads 0: need at least 1 thread".into())),
+        Some(n) if n > 1024 => Err(UsageError(format!(
+            "--threads {n}: at most 1024 (the default uses every core)"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -151,57 +205,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merge(args) => crate::experiment::sweep::merge_command(&args),
         Command::Sensitivity(args) => crate::experiment::sensitivity::sensitivity_command(&args),
         Command::Compare(args) => crate::experiment::compare::compare_command(&args),
+        Command::Resume(args) => {
+            check_threads(args.threads)?;
+            session::resume(&args).map(|_| ())
+        }
         Command::Targets(args) => crate::calibration::command::targets_command(&args),
         Command::Calibrate(args) => crate::calibration::command::calibrate_command(&args),
     }
 }
 
 fn run_command(args: &RunArgs) -> anyhow::Result<()> {
-    let (loaded, spec) = args.resolve()?;
-    let config = &loaded.config;
-    let threads = crate::sim::init_task_pool(args.threads);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(&loaded.stem));
-    let mut folder = RunFolder::create(&out, args.force, args.snapshots, config.run.start_year)?;
-    let years = (config.run.end_year - config.run.start_year + 1) as u64;
-    let bar = progress_bar(100 + years, args.quiet, "setting up");
-    let started = Instant::now();
-    let result = run_one(config, &spec, &mut folder, &mut |p| match p {
-        Progress::Setup(f) => bar.set_position((f * 100.0) as u64),
-        Progress::Year(y) => {
-            bar.set_message(y.to_string());
-            bar.set_position(100 + (y - config.run.start_year + 1) as u64);
-        }
-    });
-    bar.finish_and_clear();
-    let initial_population = match result {
-        Ok(p) => p,
-        Err(e) => {
-            folder.abandon();
-            return Err(e);
-        }
-    };
-    let manifest = Manifest {
-        shrinkcity_version: env!("CARGO_PKG_VERSION").into(),
-        config_name: loaded.stem.clone(),
-        seed: spec.seed,
-        scale: spec.scale,
-        start_year: config.run.start_year,
-        end_year: config.run.end_year,
-        threads,
-        command_line: std::env::args().collect(),
-        initial_population,
-        wall_time_s: started.elapsed().as_secs_f64(),
-        complete: true,
-    };
-    let dir = folder
-        .finish(config, &manifest)
-        .context("writing the run folder")?;
-    if !args.quiet {
-        eprintln!("wrote {} ({:.1} s)", dir.display(), manifest.wall_time_s);
-    }
+    session::run(args)?;
     Ok(())
 }
 

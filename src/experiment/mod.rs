@@ -8,6 +8,7 @@ pub mod stats;
 pub mod sweep;
 
 use bevy_ecs::world::World;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::output::{Recorder, Sink, YearRecord};
@@ -34,21 +35,130 @@ pub fn run_one(
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<i64> {
-    sim::init_task_pool(None);
-    let mut world =
-        sim::world::build_world_with_progress(config, spec.seed, spec.scale, &mut |f| {
-            progress(Progress::Setup(f))
-        });
-    let mut recorder = Recorder::new(&mut world);
-    let mut schedule = sim::schedule::year_schedule();
-    for year in config.run.start_year..=config.run.end_year {
-        world.resource_mut::<Clock>().year = year;
-        schedule.run(&mut world);
-        let record = recorder.measure(&mut world);
-        sink.year(&record, &mut world)?;
-        progress(Progress::Year(year));
+    let mut run = Run::new(config, spec, progress);
+    run_years(
+        &mut run,
+        config.run.end_year,
+        sink,
+        progress,
+        &RunControl::default(),
+    )?;
+    Ok(run.recorder.initial_population)
+}
+
+/// A world between two years, with the recorder that has measured its years so far.
+pub struct Run {
+    pub world: World,
+    pub recorder: Recorder,
+    /// The next year to simulate.
+    pub next_year: i32,
+}
+
+impl Run {
+    /// A new world on 1 January of the start year.
+    pub fn new(config: &Config, spec: &RunSpec, progress: &mut dyn FnMut(Progress)) -> Self {
+        sim::init_task_pool(None);
+        let mut world =
+            sim::world::build_world_with_progress(config, spec.seed, spec.scale, &mut |f| {
+                progress(Progress::Setup(f))
+            });
+        let recorder = Recorder::new(&mut world);
+        Run {
+            world,
+            recorder,
+            next_year: config.run.start_year,
+        }
     }
-    Ok(recorder.initial_population)
+
+    /// Carry on from a checkpoint taken after `year`.
+    pub fn restore(state: sim::world::WorldState, recorder: Recorder, year: i32) -> Self {
+        sim::init_task_pool(None);
+        Run {
+            world: sim::world::restore_world(state),
+            recorder,
+            next_year: year + 1,
+        }
+    }
+}
+
+/// What a long run does besides stepping: stop when asked, check invariants, save state.
+#[derive(Clone, Copy, Debug)]
+pub struct RunControl<'a> {
+    /// Checked between years: once set (by a signal handler), the run stops after the year
+    /// in progress, saving a checkpoint.
+    pub stop: Option<&'a AtomicBool>,
+    /// Check `sim::invariants` after every year (always on in debug builds).
+    pub check: bool,
+    /// Save a checkpoint every N years since the start, and after the last year.
+    pub checkpoint_every: Option<u32>,
+}
+
+impl Default for RunControl<'_> {
+    fn default() -> Self {
+        RunControl {
+            stop: None,
+            check: cfg!(debug_assertions),
+            checkpoint_every: None,
+        }
+    }
+}
+
+/// How `run_years` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every year up to the end year was run.
+    Complete,
+    /// Stopped on request after `last_year` (checkpointed), or before any year of this call
+    /// finished (`None`: nothing new to keep).
+    Stopped { last_year: Option<i32> },
+}
+
+/// Step `run` from its next year to `end_year`, handing each year to `sink` and asking it for
+/// checkpoints as `control` says.
+pub fn run_years(
+    run: &mut Run,
+    end_year: i32,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(Progress),
+    control: &RunControl,
+) -> anyhow::Result<Outcome> {
+    let start = run.world.resource::<Clock>().start_year;
+    let first = run.next_year;
+    let stop_requested = || control.stop.is_some_and(|s| s.load(Ordering::SeqCst));
+    let mut invariants = control
+        .check
+        .then(|| sim::invariants::Invariants::new(&mut run.world));
+    let mut schedule = sim::schedule::year_schedule();
+    let mut saved = None;
+    for year in first..=end_year {
+        if stop_requested() {
+            if year == first {
+                return Ok(Outcome::Stopped { last_year: None });
+            }
+            if saved != Some(year - 1) {
+                sink.checkpoint(&mut run.world, &run.recorder)?;
+            }
+            return Ok(Outcome::Stopped {
+                last_year: Some(year - 1),
+            });
+        }
+        run.world.resource_mut::<Clock>().year = year;
+        schedule.run(&mut run.world);
+        if let Some(inv) = &mut invariants {
+            inv.check(&mut run.world)?;
+        }
+        let record = run.recorder.measure(&mut run.world);
+        sink.year(&record, &mut run.world)?;
+        run.next_year = year + 1;
+        progress(Progress::Year(year));
+        if let Some(n) = control.checkpoint_every
+            && ((year - start + 1) % n.max(1) as i32 == 0 || year == end_year)
+        {
+            sink.checkpoint(&mut run.world, &run.recorder)?;
+            saved = Some(year);
+        }
+    }
+    Ok(Outcome::Complete)
 }
 
 /// Run and keep every year's record in memory.

@@ -1,8 +1,10 @@
 //! Output: what a run hands to the outside world. `Sink` receives each finished year; the
 //! CSV sink writes a run folder (summary, age structure, emigration drivers, agent
 //! snapshots, resolved config, manifest) into a staging folder that replaces the target
-//! only when the run is complete, so a crash never leaves a half-written run.
+//! only when the run is complete, so a crash never leaves a half-written run. A run folder
+//! can also hold `checkpoint.bin`, the whole state after a year, to resume from.
 
+pub mod checkpoint;
 pub mod record;
 mod run_folder;
 pub mod snapshot;
@@ -15,6 +17,12 @@ use bevy_ecs::world::World;
 /// Receives each simulated year, in order.
 pub trait Sink {
     fn year(&mut self, record: &YearRecord, world: &mut World) -> anyhow::Result<()>;
+
+    /// Save the whole state after the last year handed to `year` (a run folder writes
+    /// `checkpoint.bin`); sinks that cannot resume ignore it.
+    fn checkpoint(&mut self, _world: &mut World, _recorder: &Recorder) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Keeps the records in memory (experiments, tests).

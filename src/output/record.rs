@@ -5,7 +5,7 @@
 //! at any `--scale`.
 
 use bevy_ecs::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::economy::Economy;
@@ -73,8 +73,9 @@ pub struct YearRecord {
     pub emigrants_by_driver: Vec<[i64; 5]>,
 }
 
-/// Scales counts from agents to people, carrying cumulative flows between years.
-#[derive(Clone, Debug)]
+/// Scales counts from agents to people, carrying cumulative flows between years (state, so
+/// it is part of a checkpoint).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Recorder {
     inv_scale: f64,
     /// Raw cumulative births, deaths, immigrants, emigrants.

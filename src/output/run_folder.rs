@@ -3,18 +3,19 @@
 
 use anyhow::{Context, bail};
 use bevy_ecs::world::World;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::record::{age_band_label, sex_label};
+use super::checkpoint::{self, Checkpoint};
+use super::record::{Recorder, age_band_label, sex_label};
 use super::{Sink, YearRecord, snapshot};
 use crate::config::Config;
 use crate::sim::{DRIVERS, EMIGRANT_AGE_BANDS};
 
 /// Which years get an agent snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Snapshots {
     All,
     None,
@@ -58,9 +59,20 @@ pub struct Manifest {
     pub threads: usize,
     pub command_line: Vec<String>,
     pub initial_population: i64,
+    /// Wall time of this invocation (a resumed run counts only its own part).
     pub wall_time_s: f64,
+    /// False for a run stopped by Ctrl-C or SIGTERM: `shrinkcity resume` finishes it.
     pub complete: bool,
+    /// The last year whose rows are written (`end_year` when complete).
+    pub last_year: i32,
+    /// The year `checkpoint.bin` holds the state after, if the folder has one.
+    pub checkpoint_year: Option<i32>,
+    /// For a resumed or extended run: the checkpoint year it carried on from.
+    pub resumed_from_year: Option<i32>,
 }
+
+/// The long-format tables, which resume cuts back to a checkpoint's year.
+const TABLES: [&str; 3] = ["summary.csv", "age_structure.csv", "emigration_drivers.csv"];
 
 pub struct RunFolder {
     target: PathBuf,
@@ -70,12 +82,54 @@ pub struct RunFolder {
     summary: csv::Writer<BufWriter<File>>,
     ages: BufWriter<File>,
     drivers: BufWriter<File>,
+    /// Written into checkpoints, so `resume` needs nothing but the folder.
+    config_name: String,
+    checkpoint_every: Option<u32>,
+    last_year: Option<i32>,
+    checkpoint_year: Option<i32>,
 }
 
 fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
     Ok(BufWriter::new(File::create(path).with_context(|| {
         format!("cannot create {}", path.display())
     })?))
+}
+
+fn append(path: &Path) -> anyhow::Result<BufWriter<File>> {
+    let f = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(BufWriter::new(f))
+}
+
+/// A fresh staging folder beside `target` (`.NAME.partial-PID`), with `agents/` inside.
+fn staging_for(target: &Path) -> anyhow::Result<PathBuf> {
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create output folder {}", parent.display()))?;
+    let name = target
+        .file_name()
+        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).ok();
+    }
+    fs::create_dir_all(staging.join("agents"))
+        .with_context(|| format!("cannot write to output folder {}", parent.display()))?;
+    Ok(staging)
+}
+
+/// Run `f`; if it fails, remove `staging`.
+fn or_clean<T>(staging: &Path, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let r = f();
+    if r.is_err() {
+        fs::remove_dir_all(staging).ok();
+    }
+    r
 }
 
 impl RunFolder {
@@ -92,60 +146,140 @@ impl RunFolder {
                 target.display()
             );
         }
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create output folder {}", parent.display()))?;
-        let name = target
-            .file_name()
-            .map_or("run".into(), |n| n.to_string_lossy().into_owned());
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if staging.exists() {
-            fs::remove_dir_all(&staging).ok();
-        }
-        fs::create_dir_all(staging.join("agents"))
-            .with_context(|| format!("cannot write to output folder {}", parent.display()))?;
-        let summary = csv::Writer::from_writer(create(&staging.join("summary.csv"))?);
-        let mut ages = create(&staging.join("age_structure.csv"))?;
-        writeln!(ages, "year,age_band,sex,count")?;
-        let mut drivers = create(&staging.join("emigration_drivers.csv"))?;
-        writeln!(drivers, "year,driver,age_band,emigrants")?;
-        Ok(RunFolder {
-            target: target.to_path_buf(),
-            staging,
-            snapshots,
-            start_year,
-            summary,
-            ages,
-            drivers,
+        let staging = staging_for(target)?;
+        or_clean(&staging, || {
+            let summary = csv::Writer::from_writer(create(&staging.join(TABLES[0]))?);
+            let mut ages = create(&staging.join(TABLES[1]))?;
+            writeln!(ages, "year,age_band,sex,count")?;
+            let mut drivers = create(&staging.join(TABLES[2]))?;
+            writeln!(drivers, "year,driver,age_band,emigrants")?;
+            Ok(RunFolder {
+                target: target.to_path_buf(),
+                staging: staging.clone(),
+                snapshots,
+                start_year,
+                summary,
+                ages,
+                drivers,
+                config_name: String::new(),
+                checkpoint_every: None,
+                last_year: None,
+                checkpoint_year: None,
+            })
         })
     }
 
-    /// Write the resolved config and manifest, then move the run into place.
-    pub fn finish(mut self, config: &Config, manifest: &Manifest) -> anyhow::Result<PathBuf> {
-        self.summary.flush()?;
-        self.ages.flush()?;
-        self.drivers.flush()?;
-        fs::write(
-            self.staging.join("config.toml"),
-            crate::config::to_toml(config),
-        )?;
-        fs::write(
-            self.staging.join("manifest.json"),
-            serde_json::to_string_pretty(manifest)? + "\n",
-        )?;
-        if self.target.exists() {
-            let old = self.staging.with_extension("old");
-            fs::rename(&self.target, &old)
-                .with_context(|| format!("cannot replace {}", self.target.display()))?;
-            fs::remove_dir_all(&old).ok();
+    /// Carry on the run in `source` from `checkpoint` into `target` (which may be `source`):
+    /// stage a copy of its tables cut back to the checkpoint's year and its snapshots up to
+    /// that year. `source` is left untouched until `finish` moves the staging folder in.
+    pub fn resume(
+        source: &Path,
+        target: &Path,
+        force: bool,
+        checkpoint: &super::checkpoint::Checkpoint,
+    ) -> anyhow::Result<Self> {
+        if target != source && target.exists() && !force {
+            bail!(
+                "{} already holds a run; pass --force to replace it, or choose another folder with --out",
+                target.display()
+            );
         }
-        fs::rename(&self.staging, &self.target).with_context(|| {
-            format!("cannot move the finished run to {}", self.target.display())
-        })?;
-        Ok(self.target.clone())
+        let staging = staging_for(target)?;
+        or_clean(&staging, || {
+            for (name, len) in &checkpoint.tables {
+                anyhow::ensure!(
+                    TABLES.contains(&name.as_str()),
+                    "the checkpoint names an unknown table {name}"
+                );
+                let from = source.join(name);
+                let have = fs::metadata(&from)
+                    .with_context(|| format!("cannot read {}", from.display()))?
+                    .len();
+                if have < *len {
+                    bail!(
+                        "{} has {have} bytes but the checkpoint for {} expects at least {len}: the folder was changed",
+                        from.display(),
+                        checkpoint.year
+                    );
+                }
+                let to = staging.join(name);
+                let mut r = File::open(&from)?.take(*len);
+                let mut w = File::create(&to)?;
+                std::io::copy(&mut r, &mut w)
+                    .with_context(|| format!("cannot copy {}", from.display()))?;
+                w.sync_all()?;
+            }
+            let start = checkpoint.world.clock.start_year;
+            for year in start..=checkpoint.year {
+                if !checkpoint.snapshots.includes(year, start) {
+                    continue;
+                }
+                let name = format!("agents/agents_{year}.csv");
+                fs::copy(source.join(&name), staging.join(&name))
+                    .with_context(|| format!("cannot copy {}", source.join(&name).display()))?;
+            }
+            let summary = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(append(&staging.join(TABLES[0]))?);
+            Ok(RunFolder {
+                target: target.to_path_buf(),
+                staging: staging.clone(),
+                snapshots: checkpoint.snapshots,
+                start_year: start,
+                summary,
+                ages: append(&staging.join(TABLES[1]))?,
+                drivers: append(&staging.join(TABLES[2]))?,
+                config_name: checkpoint.config_name.clone(),
+                checkpoint_every: checkpoint.checkpoint_every,
+                last_year: Some(checkpoint.year),
+                checkpoint_year: None,
+            })
+        })
+    }
+
+    /// Name the config and the checkpoint interval, for the checkpoints this folder writes.
+    pub fn label(&mut self, config_name: &str, checkpoint_every: Option<u32>) {
+        self.config_name = config_name.into();
+        self.checkpoint_every = checkpoint_every;
+    }
+
+    /// The staging folder the run is written into until `finish`.
+    pub fn staging(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The last year whose rows are written, and the year of the latest checkpoint.
+    pub fn years_written(&self) -> (Option<i32>, Option<i32>) {
+        (self.last_year, self.checkpoint_year)
+    }
+
+    /// Write the resolved config and manifest, then move the run into place. On failure
+    /// (a full disk, say) the staging folder is removed and the target is left as it was.
+    pub fn finish(mut self, config: &Config, manifest: &Manifest) -> anyhow::Result<PathBuf> {
+        let staging = self.staging.clone();
+        or_clean(&staging, || {
+            self.summary.flush()?;
+            self.ages.flush()?;
+            self.drivers.flush()?;
+            fs::write(
+                self.staging.join("config.toml"),
+                crate::config::to_toml(config),
+            )?;
+            fs::write(
+                self.staging.join("manifest.json"),
+                serde_json::to_string_pretty(manifest)? + "\n",
+            )?;
+            if self.target.exists() {
+                let old = self.staging.with_extension("old");
+                fs::rename(&self.target, &old)
+                    .with_context(|| format!("cannot replace {}", self.target.display()))?;
+                fs::remove_dir_all(&old).ok();
+            }
+            fs::rename(&self.staging, &self.target).with_context(|| {
+                format!("cannot move the finished run to {}", self.target.display())
+            })?;
+            Ok(self.target.clone())
+        })
     }
 
     /// Remove the staging folder of an abandoned run.
@@ -183,6 +317,38 @@ impl Sink for RunFolder {
             snapshot::write_agents(world, &mut out)?;
             out.flush()?;
         }
+        self.last_year = Some(y);
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, world: &mut World, recorder: &Recorder) -> anyhow::Result<()> {
+        let year = self
+            .last_year
+            .context("a checkpoint before the first year")?;
+        self.summary.flush()?;
+        self.ages.flush()?;
+        self.drivers.flush()?;
+        let mut tables = Vec::new();
+        for name in TABLES {
+            tables.push((
+                name.to_string(),
+                fs::metadata(self.staging.join(name))?.len(),
+            ));
+        }
+        let state = crate::sim::world::capture_world(world)
+            .map_err(|e| anyhow::anyhow!("cannot checkpoint after {year}: {e}"))?;
+        let c = Checkpoint {
+            version: env!("CARGO_PKG_VERSION").into(),
+            year,
+            config_name: self.config_name.clone(),
+            snapshots: self.snapshots,
+            checkpoint_every: self.checkpoint_every,
+            tables,
+            recorder: recorder.clone(),
+            world: state,
+        };
+        checkpoint::write(&self.staging.join(checkpoint::FILE_NAME), &c)?;
+        self.checkpoint_year = Some(year);
         Ok(())
     }
 }

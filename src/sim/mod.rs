@@ -1,6 +1,7 @@
 //! The simulation engine: the world's shared resources, world set-up, the order of one
 //! year, and the seeded random streams. No I/O here.
 
+pub mod invariants;
 pub mod rng;
 pub mod schedule;
 pub mod world;

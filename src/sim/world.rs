@@ -3,6 +3,7 @@
 //! initial jobs, and housed in dwellings spread over estates of different quality.
 
 use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::model::demography::{AgentId, Formations, Person, Sex};
@@ -310,5 +311,91 @@ pub fn build_world_with_progress(
     world.insert_resource(Economy::default());
     world.insert_resource(crate::sim::HouseholdTable::default());
     progress(1.0);
+    world
+}
+
+/// One resident's components, in the order `capture_world` and `restore_world` use.
+pub type Resident = (AgentId, Person, Job, Income, Traits, Member);
+
+/// Everything a world carries from one year into the next: the config, the resources that
+/// hold state across years, and every resident and household in the order a query visits
+/// them now. Respawning them in that order gives the same table rows, so later iteration
+/// order (and with it float sums over queries and which row a despawn moves) stays the same.
+/// `Tally`, `Vacated`, `Formations` and `Arrivals` are scratch: reset or emptied within a
+/// year, so they are not kept.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorldState {
+    pub config: Config,
+    pub clock: Clock,
+    pub ids: Ids,
+    pub cohorts: Cohorts,
+    pub coal: CoalSector,
+    pub labour: LabourMarket,
+    pub stock: HousingStock,
+    pub market: HousingMarket,
+    pub migration: MigrationState,
+    pub economy: Economy,
+    pub residents: Vec<Resident>,
+    pub households: Vec<(HouseholdId, Household)>,
+}
+
+/// The state of `world` between two years. Fails if a scratch resource is not empty, which
+/// would mean something carries across years that a checkpoint would lose.
+pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
+    if !world.resource::<Vacated>().0.is_empty()
+        || !world.resource::<Formations>().0.is_empty()
+        || !world.resource::<Arrivals>().0.is_empty()
+    {
+        return Err(
+            "vacated dwellings, formations or arrivals left over at the end of a year".into(),
+        );
+    }
+    let residents = world
+        .query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>()
+        .iter(world)
+        .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
+        .collect();
+    let households = world
+        .query::<(&HouseholdId, &Household)>()
+        .iter(world)
+        .map(|(id, h)| (*id, *h))
+        .collect();
+    Ok(WorldState {
+        config: world.resource::<Params>().0.clone(),
+        clock: *world.resource::<Clock>(),
+        ids: world.resource::<Ids>().clone(),
+        cohorts: world.resource::<Cohorts>().clone(),
+        coal: world.resource::<CoalSector>().clone(),
+        labour: world.resource::<LabourMarket>().clone(),
+        stock: world.resource::<HousingStock>().clone(),
+        market: world.resource::<HousingMarket>().clone(),
+        migration: world.resource::<MigrationState>().clone(),
+        economy: world.resource::<Economy>().clone(),
+        residents,
+        households,
+    })
+}
+
+/// A world from a captured state: residents first, then households, then resources, in the
+/// order `build_world` creates them.
+pub fn restore_world(state: WorldState) -> World {
+    let mut world = World::new();
+    world.spawn_batch(state.residents);
+    world.spawn_batch(state.households);
+    world.insert_resource(Params(state.config));
+    world.insert_resource(state.clock);
+    world.insert_resource(state.ids);
+    world.insert_resource(state.cohorts);
+    world.insert_resource(Tally::default());
+    world.insert_resource(state.coal);
+    world.insert_resource(state.labour);
+    world.insert_resource(state.stock);
+    world.insert_resource(state.market);
+    world.insert_resource(Vacated::default());
+    world.insert_resource(Formations::default());
+    world.insert_resource(Arrivals::default());
+    world.insert_resource(state.migration);
+    world.insert_resource(state.economy);
+    world.insert_resource(crate::sim::HouseholdTable::default());
     world
 }
