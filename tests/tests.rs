@@ -4,10 +4,12 @@
 //! - `cli`: the binary end to end at small scale, including bad input.
 //! - `experiments`: scenarios, ensemble, sweep (shards, merge), sensitivity and compare.
 //! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
+//! - `robustness`: bad input, Ctrl-C and resume, checkpoints, invariants, random configs.
 
 mod calibration;
 mod cli;
 mod determinism;
 mod experiments;
 mod identities;
+mod robustness;
 mod util;

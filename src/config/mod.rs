@@ -125,7 +125,14 @@ fn from_table(
             file,
             key,
             line,
-            message: e.into_inner().to_string(),
+            // serde adds "\nin `key`", which the error already names: keep one line.
+            message: e
+                .into_inner()
+                .to_string()
+                .lines()
+                .filter(|l| !l.starts_with("in `"))
+                .collect::<Vec<_>>()
+                .join("; "),
         }
     })?;
     validate::validate(&config).map_err(|v| {
@@ -201,10 +208,34 @@ fn read_table(source: Source, sources: &mut Vec<Source>) -> Result<Table, Config
         .parse::<Table>()
         .map_err(|e| ConfigError::Parse {
             file: source.name.clone(),
-            message: e.to_string(),
+            message: one_line_parse_error(&source.text, &e),
         })?;
     sources.push(source);
     Ok(table)
+}
+
+/// "line L, column C: what is wrong", on one line (toml's own message draws the line).
+fn one_line_parse_error(text: &str, e: &toml::de::Error) -> String {
+    let what = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    match e.span() {
+        Some(span) => {
+            let start = (0..=span.start.min(text.len()))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {what}")
+        }
+        None => what,
+    }
 }
 
 /// Deep merge: tables merge key by key; any other value in `over` replaces the base's.

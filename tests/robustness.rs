@@ -1,0 +1,691 @@
+//! Robustness (issue 7): bad input gets a clear one-line error and leaves nothing behind;
+//! Ctrl-C keeps the finished years and `resume` completes the run byte for byte; a run
+//! restored from a checkpoint, or extended past its end, equals one that never stopped;
+//! runtime invariants; random mutations of the config never panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use proptest::prelude::*;
+
+use crate::util::{shrinkcity, small_run};
+use shrinkcity::config;
+use shrinkcity::experiment::{Outcome, Run, RunControl, RunSpec, run_years};
+use shrinkcity::output::checkpoint::{self, Checkpoint};
+use shrinkcity::output::{MemorySink, Sink, Snapshots, YearRecord, snapshot};
+
+// ------------------------------------------------------------------ helpers
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Two run folders hold the same files with the same bytes (the manifest aside: it records
+/// wall time and the command line).
+fn assert_same_run(a: &Path, b: &Path) {
+    let fa: Vec<_> = files(a)
+        .into_iter()
+        .filter(|f| f != Path::new("manifest.json"))
+        .collect();
+    let fb: Vec<_> = files(b)
+        .into_iter()
+        .filter(|f| f != Path::new("manifest.json"))
+        .collect();
+    assert_eq!(fa, fb, "different files in {a:?} and {b:?}");
+    for f in &fa {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{} differs",
+            f.display()
+        );
+    }
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_shrinkcity"))
+}
+
+/// Wait until `path` exists (or panic after a minute).
+fn wait_for(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn kill(signal: &str, pid: u32) {
+    let ok = StdCommand::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {signal} {pid}");
+}
+
+// ------------------------------------------------------------------ interrupt and resume
+
+#[test]
+fn ctrl_c_keeps_the_finished_years_and_resume_finishes_the_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let args = [
+        "run",
+        "--quiet",
+        "--scale",
+        "0.02",
+        "--end-year",
+        "2050",
+        "--snapshots",
+        "every:5",
+        "--checkpoint-every",
+        "3",
+    ];
+    let child = StdCommand::new(binary())
+        .args(args)
+        .arg("--out")
+        .arg(&a)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first checkpoint (after 2017) is in the staging folder: the run is under way.
+    wait_for(
+        &dir.path()
+            .join(format!(".a.partial-{}", child.id()))
+            .join("checkpoint.bin"),
+    );
+    kill("-INT", child.id());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("shrinkcity resume"), "{stderr}");
+    let m = manifest(&a);
+    assert_eq!(m["complete"], false);
+    let last = m["last_year"].as_i64().unwrap();
+    assert!((2017..2050).contains(&last), "{m}");
+    assert_eq!(m["checkpoint_year"], last);
+    let summary = std::fs::read_to_string(a.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count() as i64, 1 + last - 2014);
+    assert!(summary.ends_with('\n'));
+    // No staging folder is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    shrinkcity()
+        .args(["resume", "--quiet"])
+        .arg(&a)
+        .assert()
+        .success();
+    assert_eq!(manifest(&a)["complete"], true);
+    assert_eq!(manifest(&a)["resumed_from_year"], last);
+
+    shrinkcity()
+        .args(args)
+        .arg("--out")
+        .arg(&b)
+        .assert()
+        .success();
+    assert_same_run(&a, &b);
+}
+
+#[test]
+fn sigterm_stops_the_same_way_and_a_second_signal_aborts_leaving_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let spawn = |out: &Path| {
+        StdCommand::new(binary())
+            .args(["run", "--quiet", "--scale", "0.2", "--end-year", "2060"])
+            .args(["--checkpoint-every", "2", "--out"])
+            .arg(out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = spawn(&a);
+    wait_for(
+        &dir.path()
+            .join(format!(".a.partial-{}", child.id()))
+            .join("checkpoint.bin"),
+    );
+    kill("-TERM", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(manifest(&a)["complete"], false);
+    assert!(a.join("checkpoint.bin").is_file());
+
+    let b = dir.path().join("b");
+    let child = spawn(&b);
+    let staging = dir.path().join(format!(".b.partial-{}", child.id()));
+    wait_for(&staging.join("checkpoint.bin"));
+    kill("-INT", child.id());
+    std::thread::sleep(Duration::from_millis(30));
+    kill("-INT", child.id());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("aborted"), "{stderr}");
+    assert!(!staging.exists() && !b.exists(), "{stderr}");
+}
+
+/// A run stopped after 2024 by its own checkpoint (no signal) and restored from the file
+/// gives the same records, and the same final agents, as one that ran straight through.
+#[test]
+fn a_run_restored_from_a_mid_run_checkpoint_equals_an_uninterrupted_run() {
+    let c = config::baseline();
+    let spec = RunSpec {
+        seed: 5,
+        scale: 0.01,
+    };
+    let mut straight = MemorySink::default();
+    let mut run = Run::new(&c, &spec, &mut |_| {});
+    run_years(
+        &mut run,
+        2035,
+        &mut straight,
+        &mut |_| {},
+        &RunControl::default(),
+    )
+    .unwrap();
+    let mut agents_straight = Vec::new();
+    snapshot::write_agents(&mut run.world, &mut agents_straight).unwrap();
+
+    let mut first = MemorySink::default();
+    let mut run = Run::new(&c, &spec, &mut |_| {});
+    run_years(
+        &mut run,
+        2024,
+        &mut first,
+        &mut |_| {},
+        &RunControl::default(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checkpoint.bin");
+    let saved = Checkpoint {
+        version: env!("CARGO_PKG_VERSION").into(),
+        year: 2024,
+        config_name: "baseline".into(),
+        snapshots: Snapshots::None,
+        checkpoint_every: None,
+        tables: Vec::new(),
+        recorder: run.recorder.clone(),
+        world: shrinkcity::sim::world::capture_world(&mut run.world).unwrap(),
+    };
+    checkpoint::write(&file, &saved).unwrap();
+    drop(run);
+    let back = checkpoint::read(&file).unwrap();
+    let mut run = Run::restore(back.world, back.recorder, back.year);
+    let outcome = run_years(
+        &mut run,
+        2035,
+        &mut first,
+        &mut |_| {},
+        &RunControl::default(),
+    )
+    .unwrap();
+    assert_eq!(outcome, Outcome::Complete);
+    let mut agents_resumed = Vec::new();
+    snapshot::write_agents(&mut run.world, &mut agents_resumed).unwrap();
+
+    let rows = |s: &MemorySink| {
+        s.records
+            .iter()
+            .map(|r| {
+                (
+                    r.summary.clone(),
+                    r.age_structure.clone(),
+                    r.emigrants_by_driver.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(first.records.len(), 21);
+    assert!(rows(&first) == rows(&straight), "records differ");
+    assert!(agents_resumed == agents_straight, "final agents differ");
+}
+
+#[test]
+fn from_checkpoint_extends_a_finished_run_into_a_new_folder_equal_to_a_longer_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (short, long, extended) = (
+        dir.path().join("short"),
+        dir.path().join("long"),
+        dir.path().join("extended"),
+    );
+    small_run(["--end-year", "2025", "--checkpoint-every", "4", "--out"])
+        .arg(&short)
+        .assert()
+        .success();
+    assert_eq!(manifest(&short)["checkpoint_year"], 2025);
+    // A complete run cannot be resumed; the error says how to extend it.
+    shrinkcity()
+        .args(["resume", "--quiet"])
+        .arg(&short)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--from-checkpoint"));
+    shrinkcity()
+        .args(["run", "--quiet", "--end-year", "2031", "--from-checkpoint"])
+        .arg(short.join("checkpoint.bin"))
+        .arg("--out")
+        .arg(&extended)
+        .assert()
+        .success();
+    small_run(["--end-year", "2031", "--checkpoint-every", "4", "--out"])
+        .arg(&long)
+        .assert()
+        .success();
+    assert_same_run(&extended, &long);
+    assert_eq!(manifest(&extended)["resumed_from_year"], 2025);
+    // The original is untouched.
+    let rows = std::fs::read_to_string(short.join("summary.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 12);
+    // An end year not after the checkpoint is refused.
+    shrinkcity()
+        .args(["run", "--quiet", "--end-year", "2020", "--from-checkpoint"])
+        .arg(short.join("checkpoint.bin"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("later year"));
+}
+
+/// A run killed outright (no chance to clean up) leaves its staging folder with the tables
+/// flushed up to its last checkpoint; `resume` on that folder still finishes the run exactly.
+#[test]
+fn a_killed_run_resumes_from_its_staging_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["run", "--quiet", "--scale", "0.02", "--end-year", "2050"];
+    let mut child = StdCommand::new(binary())
+        .args(args)
+        .args(["--checkpoint-every", "4", "--out"])
+        .arg(dir.path().join("a"))
+        .spawn()
+        .unwrap();
+    let staging = dir.path().join(format!(".a.partial-{}", child.id()));
+    wait_for(&staging.join("checkpoint.bin"));
+    kill("-KILL", child.id());
+    child.wait().unwrap();
+    shrinkcity()
+        .args(["resume", "--quiet"])
+        .arg(&staging)
+        .assert()
+        .success();
+    let b = dir.path().join("b");
+    shrinkcity()
+        .args(args)
+        .args(["--checkpoint-every", "4", "--out"])
+        .arg(&b)
+        .assert()
+        .success();
+    assert_same_run(&staging, &b);
+}
+
+// ------------------------------------------------------------------ invariants
+
+#[test]
+fn check_passes_on_the_baseline() {
+    small_run(["--check", "--snapshots", "none", "--out"])
+        .arg(tempfile::tempdir().unwrap().path().join("run"))
+        .assert()
+        .success();
+}
+
+/// A sink that breaks the world after one year: the next year's check names year and rule.
+struct Saboteur(i32);
+
+impl Sink for Saboteur {
+    fn year(
+        &mut self,
+        record: &YearRecord,
+        world: &mut bevy_ecs::world::World,
+    ) -> anyhow::Result<()> {
+        if record.summary.year == self.0 {
+            world
+                .resource_mut::<shrinkcity::model::housing::HousingMarket>()
+                .price_per_m2 = -1.0;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_broken_invariant_stops_the_run_naming_the_year_and_the_invariant() {
+    let c = config::baseline();
+    let spec = RunSpec {
+        seed: 1,
+        scale: 0.005,
+    };
+    let mut run = Run::new(&c, &spec, &mut |_| {});
+    let control = RunControl {
+        check: true,
+        ..RunControl::default()
+    };
+    let e = run_years(&mut run, 2035, &mut Saboteur(2018), &mut |_| {}, &control)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("2019") && e.contains("no negative stocks"),
+        "{e}"
+    );
+}
+
+// ------------------------------------------------------------------ bad input
+
+/// Run the binary in an empty folder; it must fail with `code`, one line on stderr that
+/// contains `needle`, no panic, and nothing left in the folder.
+fn refuses(args: &[&str], code: i32, needle: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shrinkcity()
+        .current_dir(dir.path())
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "{args:?} left files behind"
+    );
+    stderr
+}
+
+#[test]
+fn each_bad_flag_or_value_gets_one_clear_line_exit_2_and_writes_nothing() {
+    for (args, needle) in [
+        (
+            &["--set", "migration.climate_wieght=0"][..],
+            "did you mean `migration.climate_weight`",
+        ),
+        (&["--set", "city.estates=many"], "city.estates"),
+        (&["--set", "city.estates=1.5"], "city.estates"),
+        (&["--set", "city.population=-5"], "city.population"),
+        (
+            &["--set", "housing.price_response=nan"],
+            "housing.price_response",
+        ),
+        (&["--set", "migration"], "KEY=VALUE"),
+        (&["--set", "migration=1"], "section"),
+        (&["--scale", "0"], "--scale"),
+        (&["--scale=-1"], "--scale"),
+        (&["--scale", "1e9"], "--scale"),
+        (&["--scale", "nan"], "--scale"),
+        (&["--scale", "0.00001"], "agents"),
+        (
+            &["--scale", "20", "--set", "city.population=1e8"],
+            "at most",
+        ),
+        (&["--threads", "0"], "--threads"),
+        (&["--threads", "100000"], "--threads"),
+        (
+            &["--start-year", "2030", "--end-year", "2020"],
+            "run.end_year",
+        ),
+        (&["--end-year", "3000"], "run.end_year"),
+        (
+            &["--config", "missing.toml"],
+            "cannot read config missing.toml",
+        ),
+        (&["--config", "."], "cannot read config"),
+    ] {
+        let mut all = vec!["run", "--quiet"];
+        all.extend_from_slice(args);
+        refuses(&all, 2, needle);
+    }
+    // Clap's own checks (a value out of range, flags that need or exclude each other): its
+    // usual message with a pointer to --help, also exit 2.
+    for (args, needle) in [
+        (
+            &["run", "--checkpoint-every", "0"][..],
+            "--checkpoint-every",
+        ),
+        (&["run", "--from-checkpoint", "x.bin"], "--end-year"),
+        (
+            &[
+                "run",
+                "--from-checkpoint",
+                "x.bin",
+                "--end-year",
+                "2040",
+                "--seed",
+                "3",
+            ],
+            "cannot be used with",
+        ),
+        (&["resume"], "<DIR>"),
+    ] {
+        shrinkcity()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle));
+    }
+}
+
+#[test]
+fn a_config_that_is_not_toml_or_a_folder_that_is_not_a_run_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[city\npopulation = 3").unwrap();
+    let e = refuses(
+        &["run", "--quiet", "--config", bad.to_str().unwrap()],
+        2,
+        "bad.toml",
+    );
+    assert!(e.contains("line 1"), "{e}");
+    refuses(&["resume", "nowhere"], 2, "no checkpoint at nowhere");
+    let junk = dir.path().join("junk");
+    std::fs::create_dir(&junk).unwrap();
+    std::fs::write(junk.join("checkpoint.bin"), "not a checkpoint").unwrap();
+    refuses(
+        &["resume", junk.to_str().unwrap()],
+        2,
+        "not a shrinkcity checkpoint",
+    );
+    refuses(
+        &[
+            "run",
+            "--from-checkpoint",
+            junk.join("checkpoint.bin").to_str().unwrap(),
+            "--end-year",
+            "2040",
+        ],
+        2,
+        "not a shrinkcity checkpoint",
+    );
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_written_is_one_line_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a_file");
+    std::fs::write(&file, "").unwrap();
+    let out = small_run(["--out"]).arg(file.join("run")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot create output folder"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+/// A full disk, simulated by a file size limit (with SIGXFSZ ignored, a write past it fails
+/// as it would on a full disk): one line, exit 1, no staging folder and no run left behind.
+#[test]
+fn a_full_disk_fails_cleanly_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for limit_kb in [8, 200] {
+        let out = StdCommand::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -f {limit_kb}; exec \"$0\" run --quiet --scale 0.02 \
+                 --checkpoint-every 5 --out run"
+            ))
+            .arg(binary())
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{limit_kb} kB: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("too large"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{limit_kb} kB: something left behind"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ random configs
+
+/// Every numeric leaf of the baseline as (dotted path, value): the keys to mutate.
+fn leaves() -> Vec<String> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(t) => walk(&key, t, out),
+                _ => out.push(key),
+            }
+        }
+    }
+    let t: toml::Table = config::BASELINE_TOML.parse().unwrap();
+    let mut out = Vec::new();
+    walk("", &t, &mut out);
+    out
+}
+
+/// Values a careless or malicious user might type.
+fn wild_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<f64>().prop_map(|v| format!("{v:?}")),
+        (-3.0f64..3.0).prop_map(|v| format!("{v}")),
+        (-1e6f64..1e6).prop_map(|v| format!("{v}")),
+        any::<i64>().prop_map(|v| v.to_string()),
+        (0i64..400).prop_map(|v| v.to_string()),
+        Just("nan".to_string()),
+        Just("-inf".to_string()),
+        Just("true".to_string()),
+        Just("\"text\"".to_string()),
+        Just("[]".to_string()),
+        Just("[[2015, 1.0], [2010, 2.0]]".to_string()),
+        Just("[[2015, 0.5]]".to_string()),
+        Just("[0.5, 0.5]".to_string()),
+        Just("{ a = 1 }".to_string()),
+        Just("".to_string()),
+        "[a-z_.=]{0,12}",
+    ]
+}
+
+/// A key: a real one, a real one with a typo, or a made-up one.
+fn key(keys: Vec<String>) -> impl Strategy<Value = String> {
+    let n = keys.len();
+    (0..n, 0..4u8, "[a-z]{1,3}").prop_map(move |(i, how, junk)| match how {
+        0 | 1 => keys[i].clone(),
+        2 => format!("{}{junk}", keys[i]),
+        _ => junk,
+    })
+}
+
+/// The error is one line that says something; no panic (a panic fails the case).
+fn assert_clean(e: &config::ConfigError) {
+    let msg = e.to_string();
+    assert!(!msg.is_empty());
+    assert!(!msg.trim_end().contains('\n'), "multi-line error: {msg}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `--set KEY=VALUE` with random keys and values: a valid config or a clean error.
+    #[test]
+    fn random_set_overrides_give_a_valid_config_or_a_clean_error(
+        sets in proptest::collection::vec((key(leaves()), wild_value()), 1..4)
+    ) {
+        let sets: Vec<String> = sets.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        match config::load(None, &sets) {
+            Ok(_) => {}
+            Err(e) => assert_clean(&e),
+        }
+    }
+
+    /// The baseline file with one value replaced in its text, a line dropped or a junk line
+    /// added: a valid config or a clean error.
+    #[test]
+    fn random_edits_of_baseline_toml_give_a_valid_config_or_a_clean_error(
+        line in 0usize..400, how in 0u8..3, value in wild_value()
+    ) {
+        let lines: Vec<&str> = config::BASELINE_TOML.lines().collect();
+        let i = line % lines.len();
+        let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        match how {
+            0 => {
+                if let Some((k, _)) = lines[i].split_once('=') {
+                    edited[i] = format!("{k}= {value}");
+                }
+            }
+            1 => {
+                edited.remove(i);
+            }
+            _ => edited.insert(i, value.clone()),
+        }
+        match config::from_str(&edited.join("\n")) {
+            Ok(_) => {}
+            Err(e) => assert_clean(&e),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A few real short runs of randomly changed (but valid) configs: no panic, and the
+    /// invariants hold (they are checked every year in debug builds).
+    #[test]
+    fn valid_random_configs_run_without_panic(
+        sets in proptest::collection::vec((key(leaves()), wild_value()), 1..4),
+        seed in any::<u64>()
+    ) {
+        let sets: Vec<String> = sets.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if let Ok(mut c) = config::load(None, &sets).map(|l| l.config) {
+            c.run.end_year = c.run.start_year + 2;
+            let scale = (2000.0 / c.city.population).min(20.0);
+            let spec = RunSpec { seed, scale };
+            let mut run = Run::new(&c, &spec, &mut |_| {});
+            let control = RunControl { check: true, ..RunControl::default() };
+            let end = c.run.end_year;
+            run_years(&mut run, end, &mut MemorySink::default(), &mut |_| {}, &control)
+                .map_err(|e| TestCaseError::fail(format!("{sets:?}: {e}")))?;
+        }
+    }
+}
