@@ -402,6 +402,20 @@ fn bad_experiment_input_exits_2_and_writes_nothing() {
         ),
         (vec!["ensemble", "--runs", "0"], "--runs"),
         (
+            vec!["ensemble", "--runs", "2", "--checkpoint-every", "5"],
+            "`shrinkcity run` only",
+        ),
+        (
+            vec![
+                "sweep",
+                "--param",
+                "migration.intercept=1",
+                "--snapshots",
+                "all",
+            ],
+            "no agent snapshots",
+        ),
+        (
             vec!["sensitivity", "--param", "migration.intercept=1:1"],
             "lo ≠ hi",
         ),

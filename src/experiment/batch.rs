@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use super::{Run, RunControl, RunSpec, run_years};
 use crate::cli::{RunArgs, UsageError};
 use crate::config::{self, Config};
 use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
@@ -135,6 +136,39 @@ impl Pools {
         });
         outcome
     }
+}
+
+/// One run of a batch, without a progress bar: `run_one`, plus `--check` (invariants after
+/// every year; always on in debug builds).
+pub fn run_batch_one(
+    config: &Config,
+    spec: &RunSpec,
+    sink: &mut dyn Sink,
+    check: bool,
+) -> anyhow::Result<()> {
+    let mut progress = |_| {};
+    let mut run = Run::new(config, spec, &mut progress);
+    let control = RunControl {
+        check: check || cfg!(debug_assertions),
+        ..RunControl::default()
+    };
+    run_years(&mut run, config.run.end_year, sink, &mut progress, &control)?;
+    Ok(())
+}
+
+/// Refuse the `run` options that mean nothing for a batch of runs, rather than ignore them.
+pub fn refuse_run_only_options(args: &RunArgs, snapshots: bool) -> anyhow::Result<()> {
+    if args.checkpoint_every.is_some() || args.from_checkpoint.is_some() {
+        return Err(usage(
+            "--checkpoint-every and --from-checkpoint apply to `shrinkcity run` only",
+        ));
+    }
+    if !snapshots && args.snapshots != Snapshots::Every(10) {
+        return Err(usage(
+            "--snapshots: this command keeps no agent snapshots (ensemble and run do)",
+        ));
+    }
+    Ok(())
 }
 
 /// A light sink: keeps the summary rows only, and writes agent snapshots if asked.

@@ -8,12 +8,12 @@ use clap::Args;
 use std::fs;
 use std::time::Instant;
 
+use super::RunSpec;
 use super::batch::{
-    Manifest, Pools, Staging, SummarySink, default_out, derive_seed, summary_metrics,
-    summary_values, write_summary,
+    Manifest, Pools, Staging, SummarySink, default_out, derive_seed, refuse_run_only_options,
+    run_batch_one, summary_metrics, summary_values, write_summary,
 };
 use super::stats::summarise;
-use super::{RunSpec, run_one};
 use crate::cli::{RunArgs, progress_bar};
 
 #[derive(Args, Debug, Clone)]
@@ -23,6 +23,8 @@ use crate::cli::{RunArgs, progress_bar};
     mut_arg("snapshots", |a| a.default_value("none")
         .help("Agent snapshot years per run (runs/<i>/agents/): all, none, or every:N")),
     mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
+    mut_arg("checkpoint_every", |a| a.hide(true)),
+    mut_arg("from_checkpoint", |a| a.hide(true)),
 )]
 pub struct EnsembleArgs {
     #[command(flatten)]
@@ -33,6 +35,7 @@ pub struct EnsembleArgs {
 }
 
 pub fn ensemble_command(args: &EnsembleArgs) -> anyhow::Result<()> {
+    refuse_run_only_options(&args.run, true)?;
     let (loaded, spec) = args.run.resolve()?;
     let config = &loaded.config;
     let n = args.runs as usize;
@@ -60,7 +63,7 @@ pub fn ensemble_command(args: &EnsembleArgs) -> anyhow::Result<()> {
                 seed: seeds[i],
                 scale: spec.scale,
             };
-            run_one(config, &spec, &mut sink, &mut |_| {})?;
+            run_batch_one(config, &spec, &mut sink, args.run.check)?;
             write_summary(&dir.join("summary.csv"), &sink.rows)?;
             Ok(sink.rows)
         },

@@ -15,13 +15,13 @@ use clap::{Args, ValueEnum};
 use std::path::Path;
 use std::time::Instant;
 
+use super::RunSpec;
 use super::batch::{
     DesignRng, Manifest, Pools, Staging, SummarySink, assignment, default_out, derive_seed,
-    resolve_with, summary_metrics, summary_values, usage,
+    refuse_run_only_options, resolve_with, run_batch_one, summary_metrics, summary_values, usage,
 };
 use super::stats;
 use super::sweep::tidy;
-use super::{RunSpec, run_one};
 use crate::cli::{RunArgs, progress_bar};
 
 #[derive(Args, Debug, Clone)]
@@ -30,6 +30,8 @@ use crate::cli::{RunArgs, progress_bar};
     mut_arg("seed", |a| a.help("Base seed: of the trajectories, and of every run (replicate r uses the (r+1)-th SplitMix64 output from it). Default: run.seed in the config")),
     mut_arg("snapshots", |a| a.hide(true)),
     mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
+    mut_arg("checkpoint_every", |a| a.hide(true)),
+    mut_arg("from_checkpoint", |a| a.hide(true)),
 )]
 pub struct SensitivityArgs {
     #[command(flatten)]
@@ -213,6 +215,7 @@ fn parse_outputs(args: &SensitivityArgs, start: i32, end: i32) -> anyhow::Result
 }
 
 pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
+    refuse_run_only_options(&args.run, false)?;
     let (loaded, spec) = args.run.resolve()?;
     let (start, end) = (loaded.config.run.start_year, loaded.config.run.end_year);
     let outputs = parse_outputs(args, start, end)?;
@@ -250,7 +253,7 @@ pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
                 seed: derive_seed(spec.seed, (i % reps) as u64),
                 scale: spec.scale,
             };
-            run_one(&loaded.config, &spec, &mut sink, &mut |_| {})?;
+            run_batch_one(&loaded.config, &spec, &mut sink, args.run.check)?;
             Ok(outputs
                 .iter()
                 .map(|o| summary_values(&sink.rows[o.year_index])[o.metric])

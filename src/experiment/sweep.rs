@@ -14,11 +14,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::RunSpec;
 use super::batch::{
-    Manifest, Pools, Staging, SummarySink, assignment, default_out, derive_seed, resolve_with,
-    summary_fields, summary_metrics, usage,
+    Manifest, Pools, Staging, SummarySink, assignment, default_out, derive_seed,
+    refuse_run_only_options, resolve_with, run_batch_one, summary_fields, summary_metrics, usage,
 };
-use super::{RunSpec, run_one};
 use crate::cli::{RunArgs, progress_bar};
 
 #[derive(Args, Debug, Clone)]
@@ -27,6 +27,8 @@ use crate::cli::{RunArgs, progress_bar};
     mut_arg("seed", |a| a.help("Base seed; replicate r runs with the (r+1)-th SplitMix64 output from it, at every point. Default: run.seed in the config")),
     mut_arg("snapshots", |a| a.hide(true)),
     mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
+    mut_arg("checkpoint_every", |a| a.hide(true)),
+    mut_arg("from_checkpoint", |a| a.hide(true)),
 )]
 pub struct SweepArgs {
     #[command(flatten)]
@@ -218,6 +220,7 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
             w[0]
         )));
     }
+    refuse_run_only_options(&args.run, false)?;
     let (loaded, spec) = args.run.resolve()?;
     let plan = Plan {
         params: args.params.clone(),
@@ -266,7 +269,7 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
                 seed: plan.seed(id),
                 scale: spec.scale,
             };
-            run_one(&loaded.config, &spec, &mut sink, &mut |_| {})?;
+            run_batch_one(&loaded.config, &spec, &mut sink, args.run.check)?;
             Ok(sink.rows)
         },
         |k, rows| {
