@@ -36,9 +36,21 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run one simulation and write its CSVs to a run folder.
-    Run(RunArgs),
+    Run {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Also draw the run as charts in <run folder>/report.html (see `shrinkcity report`).
+        #[arg(long)]
+        report: bool,
+    },
     /// Run N replicates with derived seeds in parallel; statistics across runs.
-    Ensemble(crate::experiment::ensemble::EnsembleArgs),
+    Ensemble {
+        #[command(flatten)]
+        args: crate::experiment::ensemble::EnsembleArgs,
+        /// Also draw the ensemble as fan charts in <folder>/report.html (see `shrinkcity report`).
+        #[arg(long)]
+        report: bool,
+    },
     /// Run a full-factorial parameter sweep (or one shard of it) with replicates.
     Sweep(crate::experiment::sweep::SweepArgs),
     /// Join the shard folders of a sweep into one, byte-identical to an unsharded sweep.
@@ -53,6 +65,8 @@ pub enum Command {
     Targets(crate::calibration::command::TargetsArgs),
     /// Search parameters so the model meets the article's figures.
     Calibrate(crate::calibration::command::CalibrateArgs),
+    /// Draw a run, an ensemble or several folders as charts in a self-contained HTML page.
+    Report(crate::report::ReportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -199,8 +213,8 @@ pub fn progress_bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run(args) => run_command(&args),
-        Command::Ensemble(args) => crate::experiment::ensemble::ensemble_command(&args),
+        Command::Run { args, report } => run_command(&args, report),
+        Command::Ensemble { args, report } => ensemble_command(&args, report),
         Command::Sweep(args) => crate::experiment::sweep::sweep_command(&args),
         Command::Merge(args) => crate::experiment::sweep::merge_command(&args),
         Command::Sensitivity(args) => crate::experiment::sensitivity::sensitivity_command(&args),
@@ -211,11 +225,35 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Targets(args) => crate::calibration::command::targets_command(&args),
         Command::Calibrate(args) => crate::calibration::command::calibrate_command(&args),
+        Command::Report(args) => crate::report::report_command(&args),
     }
 }
 
-fn run_command(args: &RunArgs) -> anyhow::Result<()> {
-    session::run(args)?;
+fn run_command(args: &RunArgs, report: bool) -> anyhow::Result<()> {
+    let dir = session::run(args)?;
+    if report {
+        let page = crate::report::write_report(&[dir], None)?;
+        if !args.quiet {
+            eprintln!("wrote {}", page.display());
+        }
+    }
+    Ok(())
+}
+
+/// `ensemble`, then its report if asked: the folder is where `ensemble` wrote it.
+fn ensemble_command(
+    args: &crate::experiment::ensemble::EnsembleArgs,
+    report: bool,
+) -> anyhow::Result<()> {
+    crate::experiment::ensemble::ensemble_command(args)?;
+    if report {
+        let (loaded, _) = args.run.resolve()?;
+        let dir = crate::experiment::batch::default_out(&args.run.out, &loaded, "ensemble");
+        let page = crate::report::write_report(&[dir], None)?;
+        if !args.run.quiet {
+            eprintln!("wrote {}", page.display());
+        }
+    }
     Ok(())
 }
 

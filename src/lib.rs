@@ -2,7 +2,8 @@
 //!
 //! `config` reads and validates parameters; `sim` builds the world and steps it; `model`
 //! holds the domains (demography, labour, migration, housing, economy); `output` turns a
-//! year into records and files; `experiment` runs the model.
+//! year into records and files; `experiment` runs the model; `report` draws finished
+//! folders as an HTML page of charts.
 
 pub mod calibration;
 pub mod cli;
@@ -10,4 +11,5 @@ pub mod config;
 pub mod experiment;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod sim;

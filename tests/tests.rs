@@ -3,6 +3,7 @@
 //! - `determinism`: same seed, same bytes; 1 vs 2 threads.
 //! - `cli`: the binary end to end at small scale, including bad input.
 //! - `experiments`: scenarios, ensemble, sweep (shards, merge), sensitivity and compare.
+//! - `report`: the HTML report of a run, an ensemble and a comparison, in headless Chromium.
 //! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
 //! - `robustness`: bad input, Ctrl-C and resume, checkpoints, invariants, random configs.
 
@@ -11,5 +12,6 @@ mod cli;
 mod determinism;
 mod experiments;
 mod identities;
+mod report;
 mod robustness;
 mod util;
