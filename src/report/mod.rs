@@ -397,7 +397,12 @@ fn targets_table(folders: &[Folder], targets: &Targets) -> String {
         h += "Ensembles: the mean across runs ± its standard deviation. ";
     }
     h += "On the charts, a relative target (a change or a difference between two years) is \
-          drawn at the later year, measured from the first folder's value in the earlier one.</p>\n";
+          drawn at the later year, measured from the simulated value in the earlier one";
+    h += if folders.len() > 1 {
+        " (the first folder's).</p>\n"
+    } else {
+        ".</p>\n"
+    };
     h += "<div class=\"wide\"><table>\n<thead>\n<tr><th>target</th><th>year</th><th>article</th>";
     for (i, f) in folders.iter().enumerate() {
         if folders.len() > 1 {

@@ -470,17 +470,25 @@ fn draw_lines(cell: &Area, p: &Lines) -> Result<()> {
         if let MarkerKind::At { year, offset } = m.kind {
             let x = year as f64 + offset;
             let (lo, hi) = (clamp(m.low), clamp(m.high));
-            let cap = |y: f64| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(-5, 0), (5, 0)], INK.stroke_width(2))
-            };
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(x, lo), (x, hi)],
                     INK.stroke_width(2),
                 )))
                 .map_err(err)?;
-            chart.draw_series([cap(lo), cap(hi)]).map_err(err)?;
+            // A tolerance that runs off the axis (a one-sided target) ends in an arrow.
+            for (y, clipped, up) in [(lo, m.low < y_lo, -1), (hi, m.high > y_hi, 1)] {
+                let at = EmptyElement::at((x, y));
+                if clipped {
+                    let arrow = vec![(-6, 6 * up), (6, 6 * up), (0, -3 * up)];
+                    chart
+                        .draw_series(std::iter::once(at + Polygon::new(arrow, INK.filled())))
+                        .map_err(err)?;
+                } else {
+                    let cap = PathElement::new(vec![(-5, 0), (5, 0)], INK.stroke_width(2));
+                    chart.draw_series(std::iter::once(at + cap)).map_err(err)?;
+                }
+            }
             chart
                 .draw_series(std::iter::once(
                     EmptyElement::at((x, clamp(m.value)))
