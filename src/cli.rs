@@ -81,7 +81,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Agents per real resident: 1 = full city, 0.1 = a quick run. Outputs are in people.
-    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub scale: f64,
     /// First simulated year (overrides run.start_year).
     #[arg(long, value_name = "Y")]

@@ -423,7 +423,10 @@ fn each_bad_flag_or_value_gets_one_clear_line_exit_2_and_writes_nothing() {
             &["--set", "migration.climate_wieght=0"][..],
             "did you mean `migration.climate_weight`",
         ),
-        (&["--set", "city.estates=many"], "city.estates"),
+        (
+            &["--set", "city.estates=many"],
+            "--set city.estates=many: `city.estates`",
+        ),
         (&["--set", "city.estates=1.5"], "city.estates"),
         (&["--set", "city.population=-5"], "city.population"),
         (
@@ -434,12 +437,17 @@ fn each_bad_flag_or_value_gets_one_clear_line_exit_2_and_writes_nothing() {
         (&["--set", "migration=1"], "section"),
         (&["--scale", "0"], "--scale"),
         (&["--scale=-1"], "--scale"),
+        (&["--scale", "-1"], "must be above 0"),
         (&["--scale", "1e9"], "--scale"),
         (&["--scale", "nan"], "--scale"),
         (&["--scale", "0.00001"], "agents"),
         (
             &["--scale", "20", "--set", "city.population=1e8"],
             "at most",
+        ),
+        (
+            &["--set", "city.initial_jobs.services=2e6"],
+            "at most city.population",
         ),
         (&["--threads", "0"], "--threads"),
         (&["--threads", "100000"], "--threads"),
@@ -529,7 +537,7 @@ fn an_output_folder_that_cannot_be_written_is_one_line_exit_1() {
     let out = small_run(["--out"]).arg(file.join("run")).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("cannot create output folder"), "{stderr}");
+    assert!(stderr.contains("is a file, not a folder"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
 

@@ -118,9 +118,22 @@ fn from_table(
         overrides_apply(&mut table, o)?;
     }
     let file = sources.last().map_or(String::new(), |s| s.name.clone());
+    // Where a key's value came from: the last `--set` that gave it, else its file and line.
+    let origin = |key: &str| {
+        let set_here = |o: &&String| {
+            o.split_once('=').is_some_and(|(k, _)| {
+                let k = k.trim();
+                key == k || key.starts_with(&format!("{k}.")) || key.starts_with(&format!("{k}["))
+            })
+        };
+        match overrides.iter().rev().find(set_here) {
+            Some(o) => (format!("--set {o}"), None),
+            None => locate(sources, key).unwrap_or((file.clone(), None)),
+        }
+    };
     let config: Config = serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
         let key = e.path().to_string();
-        let (file, line) = locate(sources, &key).unwrap_or((file.clone(), None));
+        let (file, line) = origin(&key);
         ConfigError::Invalid {
             file,
             key,
@@ -136,7 +149,7 @@ fn from_table(
         }
     })?;
     validate::validate(&config).map_err(|v| {
-        let (file, line) = locate(sources, &v.key).unwrap_or((file.clone(), None));
+        let (file, line) = origin(&v.key);
         ConfigError::OutOfRange {
             file,
             key: v.key,
@@ -407,14 +420,15 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_value_names_key_line_and_range() {
+    fn out_of_range_value_names_key_origin_and_range() {
         let e = load(None, &["migration.realisation_rate=1.5".into()])
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("migration.realisation_rate") && e.contains("1.5"),
+            e.contains("migration.realisation_rate") && e.contains("from 0 to 1"),
             "{e}"
         );
-        assert!(e.contains("line"), "{e}");
+        // The value came from --set, not from the baseline's line.
+        assert!(e.starts_with("--set migration.realisation_rate=1.5"), "{e}");
     }
 }

@@ -139,6 +139,14 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
         1.0,
     );
     k.sectors("city.initial_jobs", &ci.initial_jobs, 0.0, 1e8);
+    let jobs: f64 = ci.initial_jobs.as_array().iter().sum();
+    if jobs > ci.population {
+        k.fail(
+            "city.initial_jobs",
+            format!("{jobs} jobs in all"),
+            format!("at most city.population ({}) jobs in all", ci.population),
+        );
+    }
     k.sectors("city.wages", &ci.wages, 1.0, 1e7);
     k.range("city.wage_sd_log", ci.wage_sd_log, 0.0, 2.0);
     k.range(

@@ -109,6 +109,13 @@ fn staging_for(target: &Path) -> anyhow::Result<PathBuf> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    if parent.exists() && !parent.is_dir() {
+        bail!(
+            "cannot write to {}: {} is a file, not a folder",
+            target.display(),
+            parent.display()
+        );
+    }
     fs::create_dir_all(parent)
         .with_context(|| format!("cannot create output folder {}", parent.display()))?;
     let name = target

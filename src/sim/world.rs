@@ -321,8 +321,8 @@ pub type Resident = (AgentId, Person, Job, Income, Traits, Member);
 /// hold state across years, and every resident and household in the order a query visits
 /// them now. Respawning them in that order gives the same table rows, so later iteration
 /// order (and with it float sums over queries and which row a despawn moves) stays the same.
-/// `Tally`, `Vacated`, `Formations` and `Arrivals` are scratch: reset or emptied within a
-/// year, so they are not kept.
+/// `Tally`, `Vacated`, `Formations`, `Arrivals` and `HouseholdTable` are scratch: reset,
+/// emptied or regathered within a year, so they are not kept.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WorldState {
     pub config: Config,
