@@ -68,9 +68,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&loaded.stem));
+    // Watch for signals before anything is written: one during set-up stops the run before
+    // its first year, and the staging folder is removed.
+    install_signal_handler()?;
     let mut folder = RunFolder::create(&out, args.force, args.snapshots, config.run.start_year)?;
     folder.label(&loaded.stem, args.checkpoint_every);
-    install_signal_handler()?;
     set_staging(Some(folder.staging()));
     let started = Instant::now();
     let bar = progress_bar(
@@ -179,10 +181,10 @@ fn carry_on(
     checkpoint_every: Option<u32>,
 ) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
+    install_signal_handler()?;
     let mut folder = RunFolder::resume(source, target, force, &c)?;
     let every = checkpoint_every.or(c.checkpoint_every);
     folder.label(&c.config_name, every);
-    install_signal_handler()?;
     set_staging(Some(folder.staging()));
     let config = c.world.config.clone();
     let bar = progress_bar(
