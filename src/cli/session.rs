@@ -101,7 +101,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
 /// `shrinkcity resume DIR`: finish an interrupted run from `DIR/checkpoint.bin`.
 pub fn resume(args: &ResumeArgs) -> anyhow::Result<PathBuf> {
     let dir = &args.dir;
-    let c = read_checkpoint(&dir.join(checkpoint::FILE_NAME))?;
+    let file = dir.join(checkpoint::FILE_NAME);
+    if !file.is_file() && complete(dir) {
+        return Err(UsageError(format!(
+            "{} holds a complete run: nothing to resume",
+            dir.display()
+        ))
+        .into());
+    }
+    let c = read_checkpoint(&file)?;
     let end = c.world.config.run.end_year;
     if c.year >= end {
         return Err(UsageError(format!(
@@ -158,10 +166,19 @@ fn extend(args: &RunArgs, file: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// Whether `dir`'s manifest says the run is complete.
+fn complete(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .is_some_and(|m| m["complete"] == true)
+}
+
 fn read_checkpoint(file: &Path) -> anyhow::Result<Checkpoint> {
     if !file.is_file() {
         let hint = if file.ends_with(checkpoint::FILE_NAME) {
-            "; only runs started with --checkpoint-every, or stopped by Ctrl-C, have one"
+            ": a run keeps one at its end only if started with --checkpoint-every \
+             (a run stopped by Ctrl-C always has one)"
         } else {
             ""
         };

@@ -265,17 +265,13 @@ impl RunFolder {
     pub fn finish(mut self, config: &Config, manifest: &Manifest) -> anyhow::Result<PathBuf> {
         let staging = self.staging.clone();
         or_clean(&staging, || {
-            self.summary.flush()?;
-            self.ages.flush()?;
-            self.drivers.flush()?;
-            fs::write(
-                self.staging.join("config.toml"),
-                crate::config::to_toml(config),
-            )?;
-            fs::write(
-                self.staging.join("manifest.json"),
-                serde_json::to_string_pretty(manifest)? + "\n",
-            )?;
+            self.flush_tables()?;
+            let path = self.staging.join("config.toml");
+            fs::write(&path, crate::config::to_toml(config))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let path = self.staging.join("manifest.json");
+            fs::write(&path, serde_json::to_string_pretty(manifest)? + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
             if self.target.exists() {
                 let old = self.staging.with_extension("old");
                 fs::rename(&self.target, &old)
@@ -289,6 +285,15 @@ impl RunFolder {
         })
     }
 
+    /// Push every buffered row of the tables to disk.
+    fn flush_tables(&mut self) -> anyhow::Result<()> {
+        let cannot = |name: &str| format!("cannot write {}", self.staging.join(name).display());
+        self.summary.flush().with_context(|| cannot(TABLES[0]))?;
+        self.ages.flush().with_context(|| cannot(TABLES[1]))?;
+        self.drivers.flush().with_context(|| cannot(TABLES[2]))?;
+        Ok(())
+    }
+
     /// Remove the staging folder of an abandoned run.
     pub fn abandon(self) {
         fs::remove_dir_all(&self.staging).ok();
@@ -298,31 +303,36 @@ impl RunFolder {
 impl Sink for RunFolder {
     fn year(&mut self, r: &YearRecord, world: &mut World) -> anyhow::Result<()> {
         let y = r.summary.year;
-        self.summary.serialize(&r.summary)?;
-        for (band, counts) in r.age_structure.iter().enumerate() {
-            for (sex, n) in counts.iter().enumerate() {
-                writeln!(
-                    self.ages,
-                    "{y},{},{},{n}",
-                    age_band_label(band),
-                    sex_label(sex)
-                )?;
+        let cannot = |name: &str| format!("cannot write {}", self.staging.join(name).display());
+        self.summary
+            .serialize(&r.summary)
+            .with_context(|| cannot(TABLES[0]))?;
+        let ages = &mut self.ages;
+        (|| -> std::io::Result<()> {
+            for (band, counts) in r.age_structure.iter().enumerate() {
+                for (sex, n) in counts.iter().enumerate() {
+                    writeln!(ages, "{y},{},{},{n}", age_band_label(band), sex_label(sex))?;
+                }
             }
-        }
-        for (d, bands) in r.emigrants_by_driver.iter().enumerate() {
-            for (b, n) in bands.iter().enumerate() {
-                writeln!(
-                    self.drivers,
-                    "{y},{},{},{n}",
-                    DRIVERS[d], EMIGRANT_AGE_BANDS[b]
-                )?;
+            Ok(())
+        })()
+        .with_context(|| cannot(TABLES[1]))?;
+        let drivers = &mut self.drivers;
+        (|| -> std::io::Result<()> {
+            for (d, bands) in r.emigrants_by_driver.iter().enumerate() {
+                for (b, n) in bands.iter().enumerate() {
+                    writeln!(drivers, "{y},{},{},{n}", DRIVERS[d], EMIGRANT_AGE_BANDS[b])?;
+                }
             }
-        }
+            Ok(())
+        })()
+        .with_context(|| cannot(TABLES[2]))?;
         if self.snapshots.includes(y, self.start_year) {
-            let path = self.staging.join("agents").join(format!("agents_{y}.csv"));
-            let mut out = create(&path)?;
-            snapshot::write_agents(world, &mut out)?;
-            out.flush()?;
+            let name = format!("agents/agents_{y}.csv");
+            let mut out = create(&self.staging.join(&name))?;
+            snapshot::write_agents(world, &mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| cannot(&name))?;
         }
         self.last_year = Some(y);
         Ok(())
@@ -332,9 +342,7 @@ impl Sink for RunFolder {
         let year = self
             .last_year
             .context("a checkpoint before the first year")?;
-        self.summary.flush()?;
-        self.ages.flush()?;
-        self.drivers.flush()?;
+        self.flush_tables()?;
         let mut tables = Vec::new();
         for name in TABLES {
             tables.push((
