@@ -267,6 +267,31 @@ fn a_run_restored_from_a_mid_run_checkpoint_equals_an_uninterrupted_run() {
     assert!(agents_resumed == agents_straight, "final agents differ");
 }
 
+/// A resource added to `build_world` but not to `restore_world` would make a resumed run
+/// panic or drift: the two worlds must hold the same resources.
+#[test]
+fn a_restored_world_holds_every_resource_a_built_world_does() {
+    let names = |w: &bevy_ecs::world::World| {
+        let mut v: Vec<String> = w
+            .iter_resources()
+            .map(|(_, info, _)| info.name().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let c = config::baseline();
+    let mut built = shrinkcity::experiment::world(
+        &c,
+        &RunSpec {
+            seed: 1,
+            scale: 0.002,
+        },
+    );
+    let state = shrinkcity::sim::world::capture_world(&mut built).unwrap();
+    let restored = shrinkcity::sim::world::restore_world(state);
+    assert_eq!(names(&built), names(&restored));
+}
+
 #[test]
 fn from_checkpoint_extends_a_finished_run_into_a_new_folder_equal_to_a_longer_run() {
     let dir = tempfile::tempdir().unwrap();
