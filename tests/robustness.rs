@@ -79,8 +79,10 @@ fn wait_for(path: &Path) {
 }
 
 fn kill(signal: &str, pid: u32) {
-    let ok = StdCommand::new("kill")
-        .args([signal, &pid.to_string()])
+    // The shell's own `kill`, so no procps is needed.
+    let ok = StdCommand::new("sh")
+        .arg("-c")
+        .arg(format!("kill {signal} {pid}"))
         .status()
         .unwrap()
         .success();
@@ -177,15 +179,22 @@ fn sigterm_stops_the_same_way_and_a_second_signal_aborts_leaving_nothing() {
     assert!(a.join("checkpoint.bin").is_file());
 
     let b = dir.path().join("b");
-    let child = spawn(&b);
+    let mut child = spawn(&b);
     let staging = dir.path().join(format!(".b.partial-{}", child.id()));
     wait_for(&staging.join("checkpoint.bin"));
     kill("-INT", child.id());
-    std::thread::sleep(Duration::from_millis(30));
+    // Send the second signal once the first has been seen (so the two cannot merge), while
+    // the year in progress is still running.
+    let mut stderr = String::new();
+    let mut reader = std::io::BufReader::new(child.stderr.take().unwrap());
+    while !stderr.contains("stopping") {
+        let n = std::io::BufRead::read_line(&mut reader, &mut stderr).unwrap();
+        assert!(n > 0, "no message after the first signal: {stderr}");
+    }
     kill("-INT", child.id());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    std::io::Read::read_to_string(&mut reader, &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("aborted"), "{stderr}");
     assert!(!staging.exists() && !b.exists(), "{stderr}");
 }
