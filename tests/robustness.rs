@@ -645,6 +645,7 @@ fn wild_value() -> impl Strategy<Value = String> {
         Just("[0.5, 0.5]".to_string()),
         Just("{ a = 1 }".to_string()),
         Just("".to_string()),
+        Just("1\nrun.seed = 2".to_string()),
         "[a-z_.=]{0,12}",
     ]
 }

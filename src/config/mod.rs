@@ -127,7 +127,7 @@ fn from_table(
             })
         };
         match overrides.iter().rev().find(set_here) {
-            Some(o) => (format!("--set {o}"), None),
+            Some(o) => (format!("--set {}", one_line(o)), None),
             None => locate(sources, key).unwrap_or((file.clone(), None)),
         }
     };
@@ -251,6 +251,21 @@ fn one_line_parse_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// `s` with control characters escaped (`\n`), so an error that echoes a `--set` stays on
+/// one line.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 /// Deep merge: tables merge key by key; any other value in `over` replaces the base's.
 fn merge(base: &mut Table, over: Table) {
     for (k, v) in over {
@@ -293,7 +308,7 @@ fn locate(sources: &[Source], key: &str) -> Option<(String, Option<usize>)> {
 fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
     let Some((key, raw)) = assignment.split_once('=') else {
         return Err(ConfigError::BadOverride {
-            assignment: assignment.into(),
+            assignment: one_line(assignment),
             message: "expected KEY=VALUE, e.g. --set migration.climate_weight=0".into(),
         });
     };
@@ -316,14 +331,14 @@ fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigErro
                 })
                 .collect();
             return Err(ConfigError::UnknownKey {
-                key: key.into(),
+                key: one_line(key),
                 suggestion: closest(key, &candidates),
             });
         };
         if i + 1 == parts.len() {
             if matches!(entry, Value::Table(_)) {
                 return Err(ConfigError::BadOverride {
-                    assignment: assignment.into(),
+                    assignment: one_line(assignment),
                     message: format!("`{key}` is a section; set one of its keys"),
                 });
             }
@@ -334,7 +349,7 @@ fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigErro
             Value::Table(t) => node = t,
             _ => {
                 return Err(ConfigError::UnknownKey {
-                    key: key.into(),
+                    key: one_line(key),
                     suggestion: Some(parts[..=i].join(".")),
                 });
             }
