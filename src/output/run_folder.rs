@@ -273,7 +273,8 @@ impl RunFolder {
             fs::write(&path, serde_json::to_string_pretty(manifest)? + "\n")
                 .with_context(|| format!("cannot write {}", path.display()))?;
             if self.target.exists() {
-                let old = self.staging.with_extension("old");
+                let mut old = self.staging.clone().into_os_string();
+                old.push(".old");
                 fs::rename(&self.target, &old)
                     .with_context(|| format!("cannot replace {}", self.target.display()))?;
                 fs::remove_dir_all(&old).ok();
