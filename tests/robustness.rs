@@ -481,7 +481,7 @@ fn each_bad_flag_or_value_gets_one_clear_line_exit_2_and_writes_nothing() {
         ),
         (
             &["--set", "city.initial_jobs.services=2e6"],
-            "at most city.population",
+            "--set city.initial_jobs.services=2e6: `city.initial_jobs`",
         ),
         (&["--threads", "0"], "--threads"),
         (&["--threads", "100000"], "--threads"),

@@ -123,7 +123,11 @@ fn from_table(
         let set_here = |o: &&String| {
             o.split_once('=').is_some_and(|(k, _)| {
                 let k = k.trim();
-                key == k || key.starts_with(&format!("{k}.")) || key.starts_with(&format!("{k}["))
+                key == k
+                    || key.starts_with(&format!("{k}."))
+                    || key.starts_with(&format!("{k}["))
+                    // A check on a whole section blames a --set inside it.
+                    || k.starts_with(&format!("{key}."))
             })
         };
         match overrides.iter().rev().find(set_here) {
