@@ -229,11 +229,16 @@ pub fn settle_households(
     // Members per household, with the top bit set when it has a head.
     const HEAD: u32 = 1 << 31;
     let mut count = vec![0u32; n];
-    for (_, _, person, member) in residents.iter() {
-        let c = &mut count[member.0.0 as usize];
-        *c += 1;
-        if person.role == Role::Head {
-            *c |= HEAD;
+    for (_, _, person, member) in residents
+        .contiguous_iter()
+        .expect("residents are stored in tables")
+    {
+        for (p, m) in person.iter().zip(member) {
+            let c = &mut count[m.0.0 as usize];
+            *c += 1;
+            if p.role == Role::Head {
+                *c |= HEAD;
+            }
         }
     }
     let mut empty: Vec<_> = households

@@ -56,8 +56,7 @@ pub fn measure_retail_sales(
 ) {
     let price = market.price_per_m2;
     let old_price = price / (1.0 + market.last_growth);
-    // Summed in storage order, which is deterministic (the same world history gives the
-    // same order, and checkpoints respawn in it).
+    // Summed in storage order, which is deterministic.
     let total: f64 = households
         .iter()
         .map(|(id, h)| {

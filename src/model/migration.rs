@@ -145,6 +145,17 @@ pub struct MigrationState {
     pub this_year_emigrant_households: u64,
 }
 
+/// A resident leaving the city this year.
+struct Emigrant {
+    id: AgentId,
+    entity: Entity,
+    /// Index into `DRIVERS` of the main reason.
+    driver: u8,
+    age: u8,
+    /// A young adult leaving alone: the household left behind and the income taken away.
+    alone_from: Option<(HouseholdId, f32)>,
+}
+
 pub fn emigrate(
     mut commands: Commands,
     params: Res<Params>,
@@ -220,16 +231,24 @@ pub fn emigrate(
         commands.entity(*entity).despawn();
     }
 
-    // Young adults living with their parents decide alone.
-    let mut young: Parallel<Vec<(AgentId, Entity, u8)>> = Parallel::default();
+    // Everyone leaving, in one pass: members of leaving households go with them; young adults
+    // living with their parents decide alone (and take their income out of the household).
+    let mut gone: Parallel<Vec<Emigrant>> = Parallel::default();
     residents
         .par_iter()
         .for_each(|(entity, id, p, job, income, traits, member)| {
-            if p.role != Role::Child
-                || p.age < m.young_min_age
-                || p.age > m.young_max_age
-                || household_driver[member.0.0 as usize] != u8::MAX
-            {
+            let household = household_driver[member.0.0 as usize];
+            if household != u8::MAX {
+                gone.borrow_local_mut().push(Emigrant {
+                    id: *id,
+                    entity,
+                    driver: household,
+                    age: p.age,
+                    alone_from: None,
+                });
+                return;
+            }
+            if p.role != Role::Child || p.age < m.young_min_age || p.age > m.young_max_age {
                 return;
             }
             let birth = year - i32::from(p.age);
@@ -251,41 +270,28 @@ pub fn emigrate(
             let (v, terms) = utility(m, &cond, &d);
             let mut rng = SimRng::new(clock.seed, year, Stage::YoungMigration, id.0);
             if rng.chance(leave_probability(m.young_realisation_rate, v)) {
-                young
-                    .borrow_local_mut()
-                    .push((*id, entity, main_driver(&terms) as u8));
+                gone.borrow_local_mut().push(Emigrant {
+                    id: *id,
+                    entity,
+                    driver: main_driver(&terms) as u8,
+                    age: p.age,
+                    alone_from: Some((member.0, income.yuan)),
+                });
             }
         });
-    let mut young: Vec<_> = young.drain().collect();
-    young.sort_unstable_by_key(|y| y.0);
-
-    // Everyone leaving: members of leaving households, then young adults.
-    let mut members: Parallel<Vec<(AgentId, Entity, u8, u8)>> = Parallel::default();
-    residents.par_iter().for_each(|(e, id, p, _, _, _, mb)| {
-        let d = household_driver[mb.0.0 as usize];
-        if d != u8::MAX {
-            members.borrow_local_mut().push((*id, e, d, p.age));
+    let mut gone: Vec<Emigrant> = gone.drain().collect();
+    gone.sort_unstable_by_key(|g| g.id);
+    for g in &gone {
+        tally.emigrants_by_driver[usize::from(g.driver)][emigrant_age_band(g.age)] += 1;
+        cohorts.add_emigrant(year - i32::from(g.age));
+        commands.entity(g.entity).despawn();
+        if let Some((from, income)) = g.alone_from {
+            household_table.move_member(Some(from), None, income);
         }
-    });
-    let mut gone: Vec<(AgentId, Entity, u8, u8)> = members.drain().collect();
-    gone.extend(young.iter().map(|&(id, e, d)| {
-        let age = residents.get(e).map_or(0, |r| r.2.age);
-        (id, e, d, age)
-    }));
-    gone.sort_unstable_by_key(|g| g.0);
-    for &(_, e, driver, age) in &gone {
-        tally.emigrants_by_driver[usize::from(driver)][emigrant_age_band(age)] += 1;
-        cohorts.add_emigrant(year - i32::from(age));
-        commands.entity(e).despawn();
     }
     tally.emigrants += gone.len() as u64;
     for (hid, ..) in &leaving {
         *household_table.entry(*hid) = Default::default();
-    }
-    for &(_, e, _) in &young {
-        if let Ok((_, _, _, _, income, _, member)) = residents.get(e) {
-            household_table.move_member(Some(member.0), None, income.yuan);
-        }
     }
     state.last_emigrant_households = state.this_year_emigrant_households;
     state.this_year_emigrant_households = leaving.len() as u64;

@@ -5,6 +5,7 @@
 //! at any `--scale`.
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::utils::Parallel;
 use serde::{Deserialize, Serialize};
 
 use crate::model::demography::{AgentId, Person, Sex};
@@ -13,6 +14,59 @@ use crate::model::household::{Household, HouseholdId};
 use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
 use crate::model::labour::{CoalSector, Income, Job, LabourMarket, Status};
 use crate::sim::{Clock, Tally};
+
+/// Residents counted by age and sex, status and sector, with employed incomes summed in whole
+/// fen so that the parallel pass gives the same total however it is split.
+#[derive(Clone, Copy)]
+struct PeopleCount {
+    ages: [[u64; 2]; 121],
+    employed: u64,
+    unemployed: u64,
+    income_fen: i64,
+    sector_jobs: [u64; 6],
+}
+
+impl Default for PeopleCount {
+    fn default() -> Self {
+        PeopleCount {
+            ages: [[0; 2]; 121],
+            employed: 0,
+            unemployed: 0,
+            income_fen: 0,
+            sector_jobs: [0; 6],
+        }
+    }
+}
+
+impl PeopleCount {
+    fn add(&mut self, p: &Person, j: &Job, inc: &Income) {
+        self.ages[usize::from(p.age).min(120)][p.sex as usize] += 1;
+        match j.status {
+            Status::Employed => {
+                self.employed += 1;
+                self.income_fen += (f64::from(inc.yuan) * 100.0).round() as i64;
+                if let Some(s) = j.sector {
+                    self.sector_jobs[s as usize] += 1;
+                }
+            }
+            Status::Unemployed => self.unemployed += 1,
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, o: &PeopleCount) {
+        for (a, b) in self.ages.iter_mut().zip(&o.ages) {
+            a[0] += b[0];
+            a[1] += b[1];
+        }
+        self.employed += o.employed;
+        self.unemployed += o.unemployed;
+        self.income_fen += o.income_fen;
+        for (a, b) in self.sector_jobs.iter_mut().zip(&o.sector_jobs) {
+            *a += b;
+        }
+    }
+}
 
 /// One row of `summary.csv`; counts in people, money in yuan.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -126,24 +180,31 @@ impl Recorder {
         let [births, deaths, immigrants, emigrants] = scaled_flows;
         self.population += births + immigrants - deaths - emigrants;
 
-        let mut ages = [[0u64; 2]; 121];
-        let (mut employed, mut unemployed, mut income_sum) = (0u64, 0u64, 0f64);
-        let mut sector_jobs = [0u64; 6];
-        let mut q = world.query::<(&Person, &Job, &Income)>();
-        for (p, j, inc) in q.iter(world) {
-            ages[usize::from(p.age).min(120)][p.sex as usize] += 1;
-            match j.status {
-                Status::Employed => {
-                    employed += 1;
-                    income_sum += f64::from(inc.yuan);
-                    if let Some(s) = j.sector {
-                        sector_jobs[s as usize] += 1;
+        let mut parts: Parallel<PeopleCount> = Parallel::default();
+        world
+            .query::<(&Person, &Job, &Income)>()
+            .contiguous_par_iter(world)
+            .expect("residents are stored in tables")
+            .for_each_init(
+                || parts.borrow_local_mut(),
+                |count, (p, j, inc)| {
+                    for i in 0..p.len() {
+                        count.add(&p[i], &j[i], &inc[i]);
                     }
-                }
-                Status::Unemployed => unemployed += 1,
-                _ => {}
-            }
+                },
+            );
+        let mut all = PeopleCount::default();
+        for part in parts.iter_mut() {
+            all.merge(part);
         }
+        let PeopleCount {
+            ages,
+            employed,
+            unemployed,
+            sector_jobs,
+            ..
+        } = all;
+        let income_sum = all.income_fen as f64 / 100.0;
         let agents: u64 = ages.iter().map(|a| a[0] + a[1]).sum();
         let old: u64 = ages[65..].iter().map(|a| a[0] + a[1]).sum();
         let young: u64 = ages[..15].iter().map(|a| a[0] + a[1]).sum();

@@ -274,23 +274,9 @@ pub fn build_world_with_progress(
         order[*slot] = i as u32;
         *slot += 1;
     }
-    let residents: Vec<_> = order
-        .into_iter()
-        .map(|i| &people[i as usize])
-        .enumerate()
-        .map(|(i, d)| {
-            cohorts.add_member(start - i32::from(d.person.age));
-            (
-                AgentId(i as u64),
-                d.person,
-                d.job,
-                d.income,
-                d.traits,
-                Member(HouseholdId(d.household)),
-            )
-        })
-        .collect();
-    drop(people);
+    for d in &people {
+        cohorts.add_member(start - i32::from(d.person.age));
+    }
     world.insert_resource(Params(config.clone()));
     world.insert_resource(Clock {
         year: start,
@@ -325,7 +311,18 @@ pub fn build_world_with_progress(
     // Resources are entities with sparse-set storage indexed by entity: inserted first, they
     // take the lowest indices and stay small (inserted after a million residents, each held a
     // 4 MB index).
-    world.spawn_batch(residents);
+    world.spawn_batch(order.into_iter().enumerate().map(|(i, k)| {
+        let d = &people[k as usize];
+        (
+            AgentId(i as u64),
+            d.person,
+            d.job,
+            d.income,
+            d.traits,
+            Member(HouseholdId(d.household)),
+        )
+    }));
+    drop(people);
     world.spawn_batch(households);
     progress(1.0);
     world
