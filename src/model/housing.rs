@@ -128,6 +128,18 @@ pub fn expectation_factor(h: &HousingConfig, last_growth: f64) -> f64 {
         .clamp(0.2, 3.0)
 }
 
+/// How willing an owner is to put a home on the market, 0-1: 1 unless selling now would
+/// realise a loss on what the home last cost (`reference`, 0 if unknown), then
+/// (value / reference)^loss_aversion. Sellers facing a nominal loss hold on (Genesove & Mayer
+/// 2001), so at low prices fewer homes come on the market.
+pub fn seller_willingness(h: &HousingConfig, value: f64, reference: f64) -> f64 {
+    if reference <= 0.0 || value >= reference {
+        1.0
+    } else {
+        (value / reference).max(0.0).powf(h.loss_aversion)
+    }
+}
+
 /// Who is looking for a home this year.
 #[derive(Clone, Copy, Debug)]
 enum MoverKind {
@@ -229,18 +241,27 @@ impl ListingBook {
 // ---------------------------------------------------------------- systems
 
 /// Dwellings left behind are listed (sold by emigrants or heirs) or kept empty; unsold
-/// listings are withdrawn and empty homes relisted, each with a yearly probability.
+/// listings are withdrawn and empty homes relisted, each with a yearly probability. Owners
+/// who would sell at a loss list less (`seller_willingness`).
 pub fn release_vacated(
     params: Res<Params>,
     clock: Res<Clock>,
+    market: Res<HousingMarket>,
     mut stock: ResMut<HousingStock>,
     mut vacated: ResMut<Vacated>,
 ) {
     let h = &params.housing;
-    for (i, d) in stock.dwellings.iter_mut().enumerate() {
+    let price = market.price_per_m2;
+    let willingness = |d: &Dwelling, estates: &[Estate]| {
+        let value =
+            f64::from(d.floor_area_m2) * price * f64::from(estates[d.estate as usize].quality);
+        seller_willingness(h, value, f64::from(d.last_sale_price))
+    };
+    let HousingStock { dwellings, estates } = &mut *stock;
+    for (i, d) in dwellings.iter_mut().enumerate() {
         let switch = match d.state {
             DwellingState::ForSale => h.withdrawal_rate,
-            DwellingState::Vacant => h.relist_rate,
+            DwellingState::Vacant => h.relist_rate * willingness(d, estates),
             _ => continue,
         };
         if SimRng::new(clock.seed, clock.year, Stage::Housing, i as u64 | 1 << 40).chance(switch) {
@@ -258,7 +279,7 @@ pub fn release_vacated(
             (Tenure::Renter, _) => 0.0,
             (Tenure::Owner, VacateReason::Emigrated) => h.emigrant_sell_share,
             (Tenure::Owner, VacateReason::Dissolved) => h.heir_sell_share,
-        };
+        } * willingness(&stock.dwellings[d.0 as usize], &stock.estates);
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
         stock.release(
@@ -609,6 +630,21 @@ mod tests {
         let h = crate::config::baseline().housing;
         let p = next_price(&h, 8000.0, 0.0, 1e6, -0.5);
         assert!(p >= 8000.0 * (1.0 - h.max_price_change) - 1e-9);
+    }
+
+    #[test]
+    fn owners_facing_a_loss_list_less_and_deeper_losses_less_still() {
+        let h = crate::config::baseline().housing;
+        assert_eq!(seller_willingness(&h, 900_000.0, 600_000.0), 1.0);
+        assert_eq!(
+            seller_willingness(&h, 500_000.0, 0.0),
+            1.0,
+            "no reference: no loss"
+        );
+        let small = seller_willingness(&h, 540_000.0, 600_000.0);
+        let deep = seller_willingness(&h, 300_000.0, 600_000.0);
+        assert!(deep < small && small < 1.0, "{deep} {small}");
+        assert!(deep > 0.0);
     }
 
     #[test]
