@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::HousingConfig;
 use crate::model::demography::{Formations, HomeLeaver, Person};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
-use crate::model::labour::{Income, LabourMarket};
+use crate::model::labour::{Income, LabourMarket, Status};
 use crate::model::migration::Arrivals;
 use crate::sim::rng::{SimRng, Stage, shuffle};
 use crate::sim::{Clock, Cohorts, HouseholdTable, Ids, Params, Tally};
@@ -548,6 +548,12 @@ pub fn trade_homes(
                     },
                 ));
                 tally.immigrants += a.members.len() as u64;
+                // Arriving adults look for work here: they enter the local job search.
+                tally.new_job_seekers += a
+                    .members
+                    .iter()
+                    .filter(|n| n.job.status == Status::Unemployed)
+                    .count() as u64;
                 for n in &a.members {
                     table.move_member(None, Some(hid), n.income.yuan);
                 }
