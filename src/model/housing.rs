@@ -120,12 +120,16 @@ pub fn next_price(
     price * (1.0 + g)
 }
 
-/// How keen households are to buy given last year's price growth (falling prices: wait).
-/// The caller also scales it by the price relative to wages (cheap homes draw buyers).
-pub fn expectation_factor(h: &HousingConfig, last_growth: f64) -> f64 {
-    (h.expectation_sensitivity * last_growth)
-        .exp()
-        .clamp(0.2, 3.0)
+/// How keen households are to buy, relative to flat prices at start-year affordability:
+/// falling prices make buyers wait (`expectation_sensitivity` × last year's growth), homes
+/// cheap relative to wages draw them (`relative_price` = price / wage index / start price,
+/// to the power −`value_sensitivity`). The two offset each other before the bounds apply,
+/// so deep cheapness can bring back buyers who expect further falls, and no boom multiplies
+/// the usual number of buyers by more than 3.
+pub fn buyer_keenness(h: &HousingConfig, last_growth: f64, relative_price: f64) -> f64 {
+    ((h.expectation_sensitivity * last_growth).exp()
+        * relative_price.max(1e-9).powf(-h.value_sensitivity))
+    .clamp(0.2, 3.0)
 }
 
 /// How willing an owner is to put a home on the market, 0-1: 1 unless selling now would
@@ -348,8 +352,7 @@ pub fn trade_homes(
     let year = clock.year;
     let price = market.price_per_m2;
     let relative_price = price / labour.wage_index / params.city.price_per_m2;
-    let keen =
-        expectation_factor(h, market.last_growth) * relative_price.powf(-h.value_sensitivity);
+    let keen = buyer_keenness(h, market.last_growth, relative_price);
     // Leavers who died or emigrated since they decided to move out no longer form a household.
     let formations: Vec<Vec<HomeLeaver>> = std::mem::take(&mut formations.0)
         .into_iter()
@@ -636,6 +639,20 @@ mod tests {
         let h = crate::config::baseline().housing;
         let p = next_price(&h, 8000.0, 0.0, 1e6, -0.5);
         assert!(p >= 8000.0 * (1.0 - h.max_price_change) - 1e-9);
+    }
+
+    #[test]
+    fn cheap_homes_bring_back_buyers_who_expect_falls_within_bounds() {
+        let h = crate::config::baseline().housing;
+        let falling = buyer_keenness(&h, -0.1, 1.0);
+        assert!(falling < 1.0);
+        assert!(
+            buyer_keenness(&h, -0.1, 0.3) > falling,
+            "cheapness offsets expected falls"
+        );
+        assert_eq!(buyer_keenness(&h, 0.0, 1.0), 1.0);
+        assert_eq!(buyer_keenness(&h, 0.5, 0.01), 3.0);
+        assert_eq!(buyer_keenness(&h, -1.0, 1.0), 0.2);
     }
 
     #[test]
