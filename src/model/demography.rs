@@ -223,13 +223,13 @@ pub fn settle_households(
     ids: Res<Ids>,
     mut vacated: ResMut<Vacated>,
     households: Query<(Entity, &HouseholdId, &Household)>,
-    mut residents: Query<(&AgentId, &mut Person, &Member)>,
+    mut residents: Query<(Entity, &AgentId, &mut Person, &Member)>,
 ) {
     let n = ids.next_household as usize;
     // Members per household, with the top bit set when it has a head.
     const HEAD: u32 = 1 << 31;
     let mut count = vec![0u32; n];
-    for (_, person, member) in residents.iter() {
+    for (_, _, person, member) in residents.iter() {
         let c = &mut count[member.0.0 as usize];
         *c += 1;
         if person.role == Role::Head {
@@ -253,20 +253,18 @@ pub fn settle_households(
     if !(0..n).any(headless) {
         return;
     }
-    let mut successor: std::collections::BTreeMap<HouseholdId, (u8, u8, AgentId)> =
+    let mut successor: std::collections::BTreeMap<HouseholdId, (u8, u8, AgentId, Entity)> =
         Default::default();
-    for (id, person, member) in residents.iter() {
+    for (entity, id, person, member) in residents.iter() {
         if headless(member.0.0 as usize) {
             let rank = if person.role == Role::Partner { 0 } else { 1 };
-            let cand = (rank, u8::MAX - person.age, *id);
+            let cand = (rank, u8::MAX - person.age, *id, entity);
             let best = successor.entry(member.0).or_insert(cand);
             *best = (*best).min(cand);
         }
     }
-    let mut promote: Vec<AgentId> = successor.values().map(|s| s.2).collect();
-    promote.sort_unstable();
-    for (id, mut person, _) in residents.iter_mut() {
-        if promote.binary_search(id).is_ok() {
+    for (.., entity) in successor.into_values() {
+        if let Ok((_, _, mut person, _)) = residents.get_mut(entity) {
             person.role = Role::Head;
         }
     }

@@ -56,9 +56,9 @@ pub fn measure_retail_sales(
     households: Query<(&HouseholdId, &Household)>,
 ) {
     let price = market.price_per_m2;
-    let mut hh: Vec<(HouseholdId, Household)> = households.iter().map(|(i, h)| (*i, *h)).collect();
-    hh.sort_unstable_by_key(|x| x.0);
-    let total: f64 = hh
+    // Summed in storage order, which is deterministic (the same world history gives the
+    // same order, and checkpoints respawn in it).
+    let total: f64 = households
         .iter()
         .map(|(id, h)| {
             let wealth = if h.tenure == Tenure::Owner {

@@ -455,28 +455,28 @@ pub fn match_job_seekers(
     clock: Res<Clock>,
     mut market: ResMut<LabourMarket>,
     mut tally: ResMut<Tally>,
-    mut residents: Query<(&AgentId, &mut Job)>,
+    mut residents: Query<(Entity, &AgentId, &mut Job)>,
 ) {
-    let employed = count_employed(residents.iter().map(|(_, j)| j));
+    let employed = count_employed(residents.iter().map(|(_, _, j)| j));
     let mut vacancies: [u64; 6] =
         std::array::from_fn(|s| (market.demand[s].round() as u64).saturating_sub(employed[s]));
     let total_v: u64 = vacancies.iter().sum();
-    let mut seekers: Vec<(u64, AgentId)> = residents
+    let mut seekers: Vec<(u64, AgentId, Entity)> = residents
         .iter()
-        .filter(|(_, j)| j.status == Status::Unemployed)
-        .map(|(id, _)| {
+        .filter(|(_, _, j)| j.status == Status::Unemployed)
+        .map(|(e, id, _)| {
             (
                 SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next_raw(),
                 *id,
+                e,
             )
         })
         .collect();
     seekers.sort_unstable();
     let h = hires(&params.labour, seekers.len() as f64, total_v as f64) as usize;
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Matching, 0);
-    let mut chosen: Vec<(AgentId, Sector)> = Vec::with_capacity(h);
     let mut remaining = total_v;
-    for &(_, id) in seekers.iter().take(h) {
+    for &(_, _, entity) in seekers.iter().take(h) {
         let mut pick = rng.below(remaining as usize) as u64;
         let s = vacancies
             .iter()
@@ -491,16 +491,8 @@ pub fn match_job_seekers(
             .expect("a vacancy remains");
         vacancies[s] -= 1;
         remaining -= 1;
-        chosen.push((id, Sector::ALL[s]));
-    }
-    chosen.sort_unstable();
-    if !chosen.is_empty() {
-        for (id, mut job) in residents.iter_mut() {
-            if job.status == Status::Unemployed
-                && let Ok(i) = chosen.binary_search_by_key(id, |c| c.0)
-            {
-                *job = Job::employed(chosen[i].1);
-            }
+        if let Ok((_, _, mut job)) = residents.get_mut(entity) {
+            *job = Job::employed(Sector::ALL[s]);
         }
     }
     tally.jobs_created += h as u64;

@@ -14,10 +14,7 @@ use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::housing::{HousingMarket, VacateReason, Vacated};
 use crate::model::labour::{Income, Job, LabourMarket, Status};
 use crate::sim::rng::{SimRng, Stage, poisson};
-use crate::sim::{
-    Clock, Cohorts, DRIVERS, HouseholdTable, Ids, Params, Tally, emigrant_age_band,
-    summarise_households,
-};
+use crate::sim::{Clock, Cohorts, DRIVERS, HouseholdTable, Ids, Params, Tally, emigrant_age_band};
 
 /// Personal dispositions, drawn once.
 #[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
@@ -166,12 +163,6 @@ pub fn emigrate(
     let m = &params.migration;
     let year = clock.year;
     let cond = conditions(&params, year, &labour, &housing);
-    household_table.0 = summarise_households(
-        ids.next_household,
-        residents
-            .iter()
-            .map(|(_, _, p, j, i, t, mb)| (*p, *j, *i, *t, *mb)),
-    );
     let table = &household_table.0;
     let cohorts_ro = &*cohorts;
 
@@ -269,13 +260,14 @@ pub fn emigrate(
     young.sort_unstable_by_key(|y| y.0);
 
     // Everyone leaving: members of leaving households, then young adults.
-    let mut gone: Vec<(AgentId, Entity, u8, u8)> = residents
-        .iter()
-        .filter_map(|(e, id, p, _, _, _, mb)| {
-            let d = household_driver[mb.0.0 as usize];
-            (d != u8::MAX).then_some((*id, e, d, p.age))
-        })
-        .collect();
+    let mut members: Parallel<Vec<(AgentId, Entity, u8, u8)>> = Parallel::default();
+    residents.par_iter().for_each(|(e, id, p, _, _, _, mb)| {
+        let d = household_driver[mb.0.0 as usize];
+        if d != u8::MAX {
+            members.borrow_local_mut().push((*id, e, d, p.age));
+        }
+    });
+    let mut gone: Vec<(AgentId, Entity, u8, u8)> = members.drain().collect();
     gone.extend(young.iter().map(|&(id, e, d)| {
         let age = residents.get(e).map_or(0, |r| r.2.age);
         (id, e, d, age)
@@ -406,7 +398,11 @@ fn newcomer(rng: &mut SimRng, c: &CityConfig, age: u8, sex: Sex, role: Role) -> 
 pub fn add_systems(schedule: &mut Schedule) {
     use crate::sim::schedule::YearSet;
     schedule.add_systems(
-        (emigrate, admit_immigrants)
+        (
+            crate::model::household::gather_households,
+            emigrate,
+            admit_immigrants,
+        )
             .chain()
             .in_set(YearSet::Migration),
     );

@@ -1,12 +1,13 @@
 //! Runtime invariants, checked on the world at the end of a year (`--check`, and always in
 //! debug builds): the agent population balances its flows, no stock is negative or NaN, every
-//! household lives in exactly one dwelling that names it, and no dwelling holds two
-//! households. Pure checks: they read the world and return the first violation.
+//! household lives in exactly one dwelling that names it and has exactly one head, and no
+//! dwelling holds two households. Pure checks: they read the world and return the first violation.
 
 use bevy_ecs::prelude::*;
 
+use crate::model::demography::Person;
 use crate::model::economy::Economy;
-use crate::model::household::{Household, HouseholdId, Member};
+use crate::model::household::{Household, HouseholdId, Member, Role};
 use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
 use crate::model::labour::{CoalSector, Income, LabourMarket};
 use crate::sim::{Clock, Ids, Tally};
@@ -172,14 +173,21 @@ impl Invariants {
                 ),
             ));
         }
-        if let Some(m) = world
-            .query::<&Member>()
-            .iter(world)
-            .find(|m| !exists.get(m.0.0 as usize).copied().unwrap_or(false))
-        {
+        let mut heads = vec![0u32; n_households];
+        for (p, m) in world.query::<(&Person, &Member)>().iter(world) {
+            let i = m.0.0 as usize;
+            if !exists.get(i).copied().unwrap_or(false) {
+                return Err(fail(
+                    "each resident in a household",
+                    format!("a resident belongs to household {}, which is gone", m.0.0),
+                ));
+            }
+            heads[i] += u32::from(p.role == Role::Head);
+        }
+        if let Some((id, _)) = homes.iter().find(|(id, _)| heads[id.0 as usize] != 1) {
             return Err(fail(
-                "each resident in a household",
-                format!("a resident belongs to household {}, which is gone", m.0.0),
+                "one head per household",
+                format!("household {} has {} heads", id.0, heads[id.0 as usize]),
             ));
         }
         Ok(())

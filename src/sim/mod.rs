@@ -11,11 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::ops::Deref;
 
 use crate::config::Config;
-use crate::model::demography::Person;
-use crate::model::household::{HouseholdSummary, Member, Role};
-use crate::model::labour::Income;
-use crate::model::labour::{Job, Status};
-use crate::model::migration::Traits;
+use crate::model::household::HouseholdSummary;
 
 /// The validated config, read-only during a run.
 #[derive(Resource, Clone, Debug)]
@@ -185,45 +181,6 @@ impl HouseholdTable {
             e.income_yuan += income_yuan;
         }
     }
-}
-
-/// Gather per-household figures from residents (one serial pass, indexed by household id).
-pub fn summarise_households(
-    n_households: u32,
-    residents: impl Iterator<Item = (Person, Job, Income, Traits, Member)>,
-) -> Vec<HouseholdSummary> {
-    let mut table = vec![HouseholdSummary::default(); n_households as usize];
-    for (p, j, inc, t, m) in residents {
-        let s = &mut table[m.0.0 as usize];
-        s.members += 1;
-        if p.age >= 18 {
-            s.adults += 1;
-        } else {
-            s.children += 1;
-        }
-        if p.age >= 65 {
-            s.elderly += 1;
-        }
-        match j.status {
-            Status::Employed => {
-                s.labour_force += 1;
-                s.earners += 1;
-            }
-            Status::Unemployed => s.labour_force += 1,
-            _ => {}
-        }
-        if j.status == Status::Unemployed {
-            s.unemployed += 1;
-        }
-        s.income_yuan += inc.yuan;
-        if p.role == Role::Head {
-            s.heads += 1;
-            s.head_age = p.age;
-            s.head_tolerance = t.climate_tolerance;
-            s.head_attachment = t.attachment;
-        }
-    }
-    table
 }
 
 /// Create the compute task pool that `par_iter` runs on, with `threads` threads (default:

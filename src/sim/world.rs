@@ -261,9 +261,22 @@ pub fn build_world_with_progress(
     let mut cohorts = Cohorts::default();
     // Residents are numbered and stored household by household, so the passes that gather
     // members into their households read and write memory in order.
-    people.sort_by_key(|d| d.household);
-    let residents: Vec<_> = people
+    let mut start_of = vec![0usize; n_households as usize + 1];
+    for d in &people {
+        start_of[d.household as usize + 1] += 1;
+    }
+    for h in 0..n_households as usize {
+        start_of[h + 1] += start_of[h];
+    }
+    let mut order = vec![0u32; n];
+    for (i, d) in people.iter().enumerate() {
+        let slot = &mut start_of[d.household as usize];
+        order[*slot] = i as u32;
+        *slot += 1;
+    }
+    let residents: Vec<_> = order
         .into_iter()
+        .map(|i| &people[i as usize])
         .enumerate()
         .map(|(i, d)| {
             cohorts.add_member(start - i32::from(d.person.age));
@@ -277,8 +290,7 @@ pub fn build_world_with_progress(
             )
         })
         .collect();
-    world.spawn_batch(residents);
-    world.spawn_batch(households);
+    drop(people);
     world.insert_resource(Params(config.clone()));
     world.insert_resource(Clock {
         year: start,
@@ -310,6 +322,11 @@ pub fn build_world_with_progress(
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
     world.insert_resource(crate::sim::HouseholdTable::default());
+    // Resources are entities with sparse-set storage indexed by entity: inserted first, they
+    // take the lowest indices and stay small (inserted after a million residents, each held a
+    // 4 MB index).
+    world.spawn_batch(residents);
+    world.spawn_batch(households);
     progress(1.0);
     world
 }
@@ -376,12 +393,10 @@ pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
     })
 }
 
-/// A world from a captured state: residents first, then households, then resources, in the
+/// A world from a captured state: resources first, then residents, then households, in the
 /// order `build_world` creates them.
 pub fn restore_world(state: WorldState) -> World {
     let mut world = World::new();
-    world.spawn_batch(state.residents);
-    world.spawn_batch(state.households);
     world.insert_resource(Params(state.config));
     world.insert_resource(state.clock);
     world.insert_resource(state.ids);
@@ -397,5 +412,7 @@ pub fn restore_world(state: WorldState) -> World {
     world.insert_resource(state.migration);
     world.insert_resource(state.economy);
     world.insert_resource(crate::sim::HouseholdTable::default());
+    world.spawn_batch(state.residents);
+    world.spawn_batch(state.households);
     world
 }
