@@ -87,6 +87,7 @@ pub struct RunFolder {
     checkpoint_every: Option<u32>,
     last_year: Option<i32>,
     checkpoint_year: Option<i32>,
+    snapshot_writer: snapshot::SnapshotWriter,
 }
 
 fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
@@ -172,6 +173,7 @@ impl RunFolder {
                 checkpoint_every: None,
                 last_year: None,
                 checkpoint_year: None,
+                snapshot_writer: Default::default(),
             })
         })
     }
@@ -240,6 +242,7 @@ impl RunFolder {
                 checkpoint_every: checkpoint.checkpoint_every,
                 last_year: Some(checkpoint.year),
                 checkpoint_year: None,
+                snapshot_writer: Default::default(),
             })
         })
     }
@@ -286,8 +289,9 @@ impl RunFolder {
         })
     }
 
-    /// Push every buffered row of the tables to disk.
+    /// Push every buffered row of the tables, and every queued snapshot, to disk.
     fn flush_tables(&mut self) -> anyhow::Result<()> {
+        self.snapshot_writer.wait()?;
         let cannot = |name: &str| format!("cannot write {}", self.staging.join(name).display());
         self.summary.flush().with_context(|| cannot(TABLES[0]))?;
         self.ages.flush().with_context(|| cannot(TABLES[1]))?;
@@ -296,7 +300,8 @@ impl RunFolder {
     }
 
     /// Remove the staging folder of an abandoned run.
-    pub fn abandon(self) {
+    pub fn abandon(mut self) {
+        self.snapshot_writer.wait().ok();
         fs::remove_dir_all(&self.staging).ok();
     }
 }
@@ -329,11 +334,9 @@ impl Sink for RunFolder {
         })()
         .with_context(|| cannot(TABLES[2]))?;
         if self.snapshots.includes(y, self.start_year) {
-            let name = format!("agents/agents_{y}.csv");
-            let mut out = create(&self.staging.join(&name))?;
-            snapshot::write_agents(world, &mut out)
-                .and_then(|()| out.flush())
-                .with_context(|| cannot(&name))?;
+            let path = self.staging.join(format!("agents/agents_{y}.csv"));
+            self.snapshot_writer
+                .send(path, snapshot::format_agents(world))?;
         }
         self.last_year = Some(y);
         Ok(())

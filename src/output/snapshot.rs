@@ -1,18 +1,35 @@
 //! Agent snapshots: one row per resident, sorted by agent id.
 
 use bevy_ecs::prelude::*;
+use bevy_tasks::{ComputeTaskPool, ParallelSlice};
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::housing::{HousingMarket, HousingStock};
 use crate::model::labour::{Income, Job};
 use crate::model::migration::Traits;
+use crate::sim::world::Resident;
 
 pub const HEADER: &str = "agent_id,household_id,age,sex,role,status,sector,income,climate_tolerance,attachment,owns_home,dwelling_id,estate_id,home_value\n";
 
+/// Rows formatted per task.
+const CHUNK: usize = 1 << 14;
+
 /// Write every resident of `world` as CSV rows to `out`.
 pub fn write_agents(world: &mut World, out: &mut impl Write) -> std::io::Result<()> {
+    for text in format_agents(world) {
+        out.write_all(&text)?;
+    }
+    Ok(())
+}
+
+/// Every resident of `world` as CSV text, header first, rows in agent-id order, in pieces to
+/// be written one after another. Rows are formatted in parallel chunks on the compute pool.
+pub fn format_agents(world: &mut World) -> Vec<Vec<u8>> {
     let mut homes: Vec<Option<Household>> = Vec::new();
     for (id, hh) in world.query::<(&HouseholdId, &Household)>().iter(world) {
         let i = id.0 as usize;
@@ -21,58 +38,169 @@ pub fn write_agents(world: &mut World, out: &mut impl Write) -> std::io::Result<
         }
         homes[i] = Some(*hh);
     }
-    let mut rows: Vec<(AgentId, Person, Job, Income, Traits, Member)> = world
-        .query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>()
+    let mut query = world.query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>();
+    let stored: Vec<Resident> = query
         .iter(world)
         .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
         .collect();
-    rows.sort_unstable_by_key(|r| r.0);
+    // Sort small keys rather than whole rows.
+    let mut order: Vec<(AgentId, u32)> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.0, i as u32))
+        .collect();
+    order.sort_unstable();
+    let rows: Vec<&Resident> = order.iter().map(|&(_, i)| &stored[i as usize]).collect();
     let stock = world.resource::<HousingStock>();
     let price = world.resource::<HousingMarket>().price_per_m2;
-    out.write_all(HEADER.as_bytes())?;
-    for (id, p, job, income, traits, member) in rows {
-        let hh = homes.get(member.0.0 as usize).copied().flatten();
-        let sex = if p.sex == Sex::Male { "male" } else { "female" };
-        let role = match p.role {
-            Role::Head => "head",
-            Role::Partner => "partner",
-            Role::Child => "child",
-        };
-        let sector = job.sector.map_or("", |s| s.name());
-        write!(
-            out,
-            "{},{},{},{},{},{},{},{:.0},{:.3},{:.3},",
-            id.0,
-            member.0.0,
-            p.age,
-            sex,
-            role,
-            job.status.name(),
-            sector,
-            income.yuan,
-            traits.climate_tolerance,
-            traits.attachment
-        )?;
-        match hh {
-            Some(h) => {
-                let owns = h.tenure == Tenure::Owner;
-                let estate = stock.dwellings[h.dwelling.0 as usize].estate;
-                let value = if owns {
-                    stock.value(h.dwelling, price)
-                } else {
-                    0.0
-                };
-                writeln!(
-                    out,
-                    "{},{},{},{:.0}",
-                    u8::from(owns),
-                    h.dwelling.0,
-                    estate,
-                    value
-                )?;
+    crate::sim::init_task_pool(None);
+    let mut texts = vec![HEADER.as_bytes().to_vec()];
+    texts.extend(
+        rows.par_chunk_map(ComputeTaskPool::get(), CHUNK, |_, chunk| {
+            let mut text = Vec::with_capacity(chunk.len() * 80);
+            for &r in chunk {
+                row(&mut text, r, &homes, stock, price);
             }
-            None => writeln!(out, "0,,,0")?,
+            text
+        }),
+    );
+    texts
+}
+
+/// Writes snapshot files on a thread of its own, so the run goes on to the next year while
+/// the previous year's text is written. At most one file waits while another is written.
+#[derive(Default)]
+pub struct SnapshotWriter {
+    queue: Option<SyncSender<(PathBuf, Vec<Vec<u8>>)>>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl SnapshotWriter {
+    /// Queue `text` to be written to `path`; fails if an earlier file could not be written.
+    pub fn send(&mut self, path: PathBuf, text: Vec<Vec<u8>>) -> anyhow::Result<()> {
+        if self.queue.is_none() {
+            let (tx, rx) = sync_channel::<(PathBuf, Vec<Vec<u8>>)>(0);
+            self.queue = Some(tx);
+            self.thread = Some(std::thread::spawn(move || {
+                for (path, text) in rx {
+                    write_file(&path, &text)?;
+                }
+                Ok(())
+            }));
+        }
+        let queue = self.queue.as_ref().expect("just started");
+        if queue.send((path, text)).is_err() {
+            // The thread stopped on an error: report it.
+            return self.wait();
+        }
+        Ok(())
+    }
+
+    /// Wait until every queued file is written; the first error if one was not.
+    pub fn wait(&mut self) -> anyhow::Result<()> {
+        self.queue = None;
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("the snapshot writer panicked"))?,
+            None => Ok(()),
         }
     }
-    Ok(())
+}
+
+fn write_file(path: &std::path::Path, text: &[Vec<u8>]) -> anyhow::Result<()> {
+    let cannot = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", path.display());
+    let mut f = std::fs::File::create(path).map_err(cannot)?;
+    for piece in text {
+        f.write_all(piece).map_err(cannot)?;
+    }
+    f.flush().map_err(cannot)
+}
+
+/// One CSV row, newline included.
+fn row(
+    text: &mut Vec<u8>,
+    (id, p, job, income, traits, member): &Resident,
+    homes: &[Option<Household>],
+    stock: &HousingStock,
+    price: f64,
+) {
+    let mut int = itoa::Buffer::new();
+    let field = |text: &mut Vec<u8>, s: &[u8]| {
+        text.extend_from_slice(s);
+        text.push(b',');
+    };
+    field(text, int.format(id.0).as_bytes());
+    field(text, int.format(member.0.0).as_bytes());
+    field(text, int.format(p.age).as_bytes());
+    field(
+        text,
+        if p.sex == Sex::Male {
+            b"male"
+        } else {
+            b"female"
+        },
+    );
+    let role: &[u8] = match p.role {
+        Role::Head => b"head",
+        Role::Partner => b"partner",
+        Role::Child => b"child",
+    };
+    field(text, role);
+    field(text, job.status.name().as_bytes());
+    field(text, job.sector.map_or("", |s| s.name()).as_bytes());
+    field(
+        text,
+        int.format(f64::from(income.yuan).round() as i64).as_bytes(),
+    );
+    thousandths(text, traits.climate_tolerance);
+    text.push(b',');
+    thousandths(text, traits.attachment);
+    text.push(b',');
+    match homes.get(member.0.0 as usize).copied().flatten() {
+        Some(h) => {
+            let owns = h.tenure == Tenure::Owner;
+            let value = if owns {
+                stock.value(h.dwelling, price)
+            } else {
+                0.0
+            };
+            field(text, if owns { b"1" } else { b"0" });
+            field(text, int.format(h.dwelling.0).as_bytes());
+            field(
+                text,
+                int.format(stock.dwellings[h.dwelling.0 as usize].estate)
+                    .as_bytes(),
+            );
+            text.extend_from_slice(int.format(value.round() as i64).as_bytes());
+        }
+        None => text.extend_from_slice(b"0,,,0"),
+    }
+    text.push(b'\n');
+}
+
+/// A value in [0, 1] with three decimals ("0.042", "1.000").
+fn thousandths(text: &mut Vec<u8>, x: f32) {
+    let k = (f64::from(x.clamp(0.0, 1.0)) * 1000.0).round() as u32;
+    text.extend_from_slice(if k >= 1000 { b"1." } else { b"0." });
+    let k = k % 1000;
+    text.extend_from_slice(&[
+        b'0' + (k / 100) as u8,
+        b'0' + (k / 10 % 10) as u8,
+        b'0' + (k % 10) as u8,
+    ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousandths_match_three_decimal_formatting() {
+        for x in [0.0f32, 0.0004, 0.042, 0.5, 0.9994, 0.9996, 1.0, 0.123_456] {
+            let mut b = Vec::new();
+            thousandths(&mut b, x);
+            assert_eq!(String::from_utf8(b).unwrap(), format!("{x:.3}"), "{x}");
+        }
+    }
 }
