@@ -144,7 +144,9 @@ impl Calibration {
         let mut size = 0.25;
         loop {
             let used = state.lock().expect("not poisoned").history.len();
-            if used >= self.budget {
+            // argmin evaluates the whole starting simplex (n + 1 points) in `init` and
+            // unwraps each cost, so a restart needs that much budget left.
+            if used >= self.budget || (used > 0 && used + centre.len() + 1 > self.budget) {
                 break;
             }
             let simplex = simplex(&centre, size);

@@ -286,6 +286,8 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
         500.0,
     );
     k.range("labour.churn_rate", l.churn_rate, 0.0, 1.0);
+    k.range("labour.search_exit_rate", l.search_exit_rate, 0.0, 1.0);
+    k.range("labour.reentry_rate", l.reentry_rate, 0.0, 1.0);
     k.range(
         "labour.matching_efficiency",
         l.matching_efficiency,
@@ -435,6 +437,7 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
     k.range("housing.heir_sell_share", h.heir_sell_share, 0.0, 1.0);
     k.range("housing.withdrawal_rate", h.withdrawal_rate, 0.0, 1.0);
     k.range("housing.relist_rate", h.relist_rate, 0.0, 1.0);
+    k.range("housing.loss_aversion", h.loss_aversion, 0.0, 20.0);
     k.range("housing.upgrade_rate", h.upgrade_rate, 0.0, 1.0);
     k.range(
         "housing.expectation_sensitivity",

@@ -1,5 +1,6 @@
 //! Economy: local retail sales from households' incomes plus a housing-wealth effect (owners
-//! spend a share of the change in their home's value), as an index with the first year 100.
+//! spend a yearly share of their home's value, so a fall in value cuts spending by that
+//! share of the loss), as an index with the first year 100.
 //! Services jobs follow real spending through `Economy::spending_ratio`.
 
 use bevy_ecs::prelude::*;
@@ -32,17 +33,17 @@ impl Economy {
 }
 
 /// Retail sales of one household: base consumption (scaled by wages), a share of income,
-/// and a share of this year's change in home value for owners.
+/// and, for owners, a yearly share of the home's value (the marginal propensity to consume
+/// out of housing wealth: a fall of ΔV in value cuts spending by `wealth_propensity` × ΔV).
 pub fn household_spending(
     e: &crate::config::EconomyConfig,
     wage_index: f64,
     income: f64,
-    home_value_change: f64,
+    home_value: f64,
 ) -> f64 {
-    (e.base_consumption * wage_index
+    e.base_consumption * wage_index
         + e.income_propensity * income
-        + e.wealth_propensity * home_value_change)
-        .max(0.0)
+        + e.wealth_propensity * home_value
 }
 
 pub fn measure_retail_sales(
@@ -55,13 +56,13 @@ pub fn measure_retail_sales(
     households: Query<(&HouseholdId, &Household)>,
 ) {
     let price = market.price_per_m2;
-    let old_price = price / (1.0 + market.last_growth);
-    // Summed in storage order, which is deterministic.
+    // Summed in storage order, which is deterministic (the same world history gives the
+    // same order, and checkpoints respawn in it).
     let total: f64 = households
         .iter()
         .map(|(id, h)| {
-            let change = if h.tenure == Tenure::Owner {
-                stock.value(h.dwelling, price) - stock.value(h.dwelling, old_price)
+            let wealth = if h.tenure == Tenure::Owner {
+                stock.value(h.dwelling, price)
             } else {
                 0.0
             };
@@ -69,7 +70,7 @@ pub fn measure_retail_sales(
                 &params.economy,
                 labour.wage_index,
                 f64::from(table.0[id.0 as usize].income_yuan),
-                change,
+                wealth,
             )
         })
         .sum();
@@ -89,11 +90,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn falling_home_values_cut_spending() {
+    fn a_fall_in_home_value_cuts_spending_by_the_propensity_times_the_loss() {
         let e = crate::config::baseline().economy;
-        let flat = household_spending(&e, 1.0, 60_000.0, 0.0);
-        let fall = household_spending(&e, 1.0, 60_000.0, -50_000.0);
-        assert!(fall < flat);
-        assert!(household_spending(&e, 1.0, 0.0, -1e9) >= 0.0);
+        let before = household_spending(&e, 1.0, 60_000.0, 600_000.0);
+        let after = household_spending(&e, 1.0, 60_000.0, 500_000.0);
+        assert!((before - after - e.wealth_propensity * 100_000.0).abs() < 1e-6);
+        // Spending stays lower while the price stays low: a level, not a one-off change.
+        assert_eq!(after, household_spending(&e, 1.0, 60_000.0, 500_000.0));
+        assert!(household_spending(&e, 1.0, 0.0, 0.0) > 0.0);
     }
 }

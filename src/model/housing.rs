@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::HousingConfig;
 use crate::model::demography::{Formations, HomeLeaver, Person};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
-use crate::model::labour::{Income, LabourMarket};
+use crate::model::labour::{Income, LabourMarket, Status};
 use crate::model::migration::Arrivals;
 use crate::sim::rng::{SimRng, Stage, shuffle};
 use crate::sim::{Clock, Cohorts, HouseholdTable, Ids, Params, Tally};
@@ -120,12 +120,28 @@ pub fn next_price(
     price * (1.0 + g)
 }
 
-/// How keen households are to buy given last year's price growth (falling prices: wait).
-/// The caller also scales it by the price relative to wages (cheap homes draw buyers).
-pub fn expectation_factor(h: &HousingConfig, last_growth: f64) -> f64 {
-    (h.expectation_sensitivity * last_growth)
-        .exp()
-        .clamp(0.2, 3.0)
+/// How keen households are to buy, relative to flat prices at start-year affordability:
+/// falling prices make buyers wait (`expectation_sensitivity` × last year's growth), homes
+/// cheap relative to wages draw them (`relative_price` = price / wage index / start price,
+/// to the power −`value_sensitivity`). The two offset each other before the bounds apply,
+/// so deep cheapness can bring back buyers who expect further falls, and no boom multiplies
+/// the usual number of buyers by more than 3.
+pub fn buyer_keenness(h: &HousingConfig, last_growth: f64, relative_price: f64) -> f64 {
+    ((h.expectation_sensitivity * last_growth).exp()
+        * relative_price.max(1e-9).powf(-h.value_sensitivity))
+    .clamp(0.2, 3.0)
+}
+
+/// How willing an owner is to put a home on the market, 0-1: 1 unless selling now would
+/// realise a loss on what the home last cost (`reference`, 0 if unknown), then
+/// (value / reference)^loss_aversion. Sellers facing a nominal loss hold on (Genesove & Mayer
+/// 2001), so at low prices fewer homes come on the market.
+pub fn seller_willingness(h: &HousingConfig, value: f64, reference: f64) -> f64 {
+    if reference <= 0.0 || value >= reference {
+        1.0
+    } else {
+        (value / reference).max(0.0).powf(h.loss_aversion)
+    }
 }
 
 /// Who is looking for a home this year.
@@ -229,18 +245,27 @@ impl ListingBook {
 // ---------------------------------------------------------------- systems
 
 /// Dwellings left behind are listed (sold by emigrants or heirs) or kept empty; unsold
-/// listings are withdrawn and empty homes relisted, each with a yearly probability.
+/// listings are withdrawn and empty homes relisted, each with a yearly probability. Owners
+/// who would sell at a loss list less (`seller_willingness`).
 pub fn release_vacated(
     params: Res<Params>,
     clock: Res<Clock>,
+    market: Res<HousingMarket>,
     mut stock: ResMut<HousingStock>,
     mut vacated: ResMut<Vacated>,
 ) {
     let h = &params.housing;
-    for (i, d) in stock.dwellings.iter_mut().enumerate() {
+    let price = market.price_per_m2;
+    let willingness = |d: &Dwelling, estates: &[Estate]| {
+        let value =
+            f64::from(d.floor_area_m2) * price * f64::from(estates[d.estate as usize].quality);
+        seller_willingness(h, value, f64::from(d.last_sale_price))
+    };
+    let HousingStock { dwellings, estates } = &mut *stock;
+    for (i, d) in dwellings.iter_mut().enumerate() {
         let switch = match d.state {
             DwellingState::ForSale => h.withdrawal_rate,
-            DwellingState::Vacant => h.relist_rate,
+            DwellingState::Vacant => h.relist_rate * willingness(d, estates),
             _ => continue,
         };
         if SimRng::new(clock.seed, clock.year, Stage::Housing, i as u64 | 1 << 40).chance(switch) {
@@ -258,7 +283,7 @@ pub fn release_vacated(
             (Tenure::Renter, _) => 0.0,
             (Tenure::Owner, VacateReason::Emigrated) => h.emigrant_sell_share,
             (Tenure::Owner, VacateReason::Dissolved) => h.heir_sell_share,
-        };
+        } * willingness(&stock.dwellings[d.0 as usize], &stock.estates);
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
         stock.release(
@@ -327,8 +352,7 @@ pub fn trade_homes(
     let year = clock.year;
     let price = market.price_per_m2;
     let relative_price = price / labour.wage_index / params.city.price_per_m2;
-    let keen =
-        expectation_factor(h, market.last_growth) * relative_price.powf(-h.value_sensitivity);
+    let keen = buyer_keenness(h, market.last_growth, relative_price);
     // Leavers who died or emigrated since they decided to move out no longer form a household.
     let formations: Vec<Vec<HomeLeaver>> = std::mem::take(&mut formations.0)
         .into_iter()
@@ -527,6 +551,12 @@ pub fn trade_homes(
                     },
                 ));
                 tally.immigrants += a.members.len() as u64;
+                // Arriving adults look for work here: they enter the local job search.
+                tally.new_job_seekers += a
+                    .members
+                    .iter()
+                    .filter(|n| n.job.status == Status::Unemployed)
+                    .count() as u64;
                 for n in &a.members {
                     table.move_member(None, Some(hid), n.income.yuan);
                 }
@@ -609,6 +639,35 @@ mod tests {
         let h = crate::config::baseline().housing;
         let p = next_price(&h, 8000.0, 0.0, 1e6, -0.5);
         assert!(p >= 8000.0 * (1.0 - h.max_price_change) - 1e-9);
+    }
+
+    #[test]
+    fn cheap_homes_bring_back_buyers_who_expect_falls_within_bounds() {
+        let h = crate::config::baseline().housing;
+        let falling = buyer_keenness(&h, -0.1, 1.0);
+        assert!(falling < 1.0);
+        assert!(
+            buyer_keenness(&h, -0.1, 0.3) > falling,
+            "cheapness offsets expected falls"
+        );
+        assert_eq!(buyer_keenness(&h, 0.0, 1.0), 1.0);
+        assert_eq!(buyer_keenness(&h, 0.5, 0.01), 3.0);
+        assert_eq!(buyer_keenness(&h, -1.0, 1.0), 0.2);
+    }
+
+    #[test]
+    fn owners_facing_a_loss_list_less_and_deeper_losses_less_still() {
+        let h = crate::config::baseline().housing;
+        assert_eq!(seller_willingness(&h, 900_000.0, 600_000.0), 1.0);
+        assert_eq!(
+            seller_willingness(&h, 500_000.0, 0.0),
+            1.0,
+            "no reference: no loss"
+        );
+        let small = seller_willingness(&h, 540_000.0, 600_000.0);
+        let deep = seller_willingness(&h, 300_000.0, 600_000.0);
+        assert!(deep < small && small < 1.0, "{deep} {small}");
+        assert!(deep > 0.0);
     }
 
     #[test]

@@ -251,6 +251,66 @@ pub fn retirement_age(l: &LabourConfig, sex: Sex, sector: Option<Sector>, year: 
     }
 }
 
+/// How a resident's labour status changed this year, for the gross flows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    None,
+    /// A worker lost or left a job and now searches.
+    Separated,
+    /// Someone from outside the labour force (school leaver, graduate, or an inactive
+    /// resident looking again) started to search.
+    Entered,
+}
+
+/// One resident's labour transition in `separate_and_enter`, examined once a year in this
+/// order: retirement; a separation (churn plus the sector's layoff share); a school leaver or
+/// graduate entering; a seeker who found nothing last year giving up (`search_exit_rate`);
+/// an inactive resident starting to search again (`reentry_rate`).
+pub fn transition(
+    l: &LabourConfig,
+    participation: f64,
+    layoff: &[f64; 6],
+    job: Job,
+    age: u8,
+    retire_at: f64,
+    rng: &mut SimRng,
+) -> (Job, Flow) {
+    let searching = (Job::new(Status::Unemployed), Flow::Entered);
+    let inactive = (Job::new(Status::Inactive), Flow::None);
+    match job.status {
+        Status::Employed | Status::Unemployed | Status::Inactive if f64::from(age) >= retire_at => {
+            (Job::new(Status::Retired), Flow::None)
+        }
+        Status::Employed => {
+            let s = job.sector.expect("employed has a sector") as usize;
+            if rng.chance(l.churn_rate + layoff[s]) {
+                (Job::new(Status::Unemployed), Flow::Separated)
+            } else {
+                (job, Flow::None)
+            }
+        }
+        Status::Child if age >= l.school_leaving_age => {
+            if rng.chance(l.university_share) {
+                (Job::new(Status::Student), Flow::None)
+            } else if rng.chance(participation) {
+                searching
+            } else {
+                inactive
+            }
+        }
+        Status::Student if age >= l.graduation_age => {
+            if rng.chance(participation) {
+                searching
+            } else {
+                inactive
+            }
+        }
+        Status::Unemployed if rng.chance(l.search_exit_rate) => inactive,
+        Status::Inactive if rng.chance(l.reentry_rate) => searching,
+        _ => (job, Flow::None),
+    }
+}
+
 /// Hires from the matching function m·U^α·V^(1−α), capped by seekers and vacancies.
 pub fn hires(l: &LabourConfig, seekers: f64, vacancies: f64) -> u64 {
     if seekers <= 0.0 || vacancies <= 0.0 {
@@ -338,7 +398,9 @@ fn count_employed<'a>(jobs: impl Iterator<Item = &'a Job>) -> [u64; 6] {
 }
 
 /// Retirement, separations (churn plus layoffs where a sector has more workers than it
-/// wants), and entry of school leavers and graduates into the job search.
+/// wants), entry of school leavers and graduates into the job search, and the flows between
+/// searching and inactivity (a seeker who found nothing last year gives up; an inactive
+/// resident of working age starts to look again).
 pub fn separate_and_enter(
     params: Res<Params>,
     clock: Res<Clock>,
@@ -361,38 +423,21 @@ pub fn separate_and_enter(
     let mut counts: Parallel<(u64, u64)> = Parallel::default();
     residents.par_iter_mut().for_each(|(id, person, mut job)| {
         let mut rng = SimRng::new(clock.seed, clock.year, Stage::Labour, id.0);
-        let age = f64::from(person.age);
         let retire_at = retirement_age(l, person.sex, job.sector, clock.year);
-        match job.status {
-            Status::Employed | Status::Unemployed | Status::Inactive if age >= retire_at => {
-                *job = Job::new(Status::Retired);
-            }
-            Status::Employed => {
-                let s = job.sector.expect("employed has a sector") as usize;
-                if rng.chance(l.churn_rate + layoff[s]) {
-                    *job = Job::new(Status::Unemployed);
-                    counts.borrow_local_mut().0 += 1;
-                }
-            }
-            Status::Child if person.age >= l.school_leaving_age => {
-                if rng.chance(l.university_share) {
-                    *job = Job::new(Status::Student);
-                } else if rng.chance(participation) {
-                    *job = Job::new(Status::Unemployed);
-                    counts.borrow_local_mut().1 += 1;
-                } else {
-                    *job = Job::new(Status::Inactive);
-                }
-            }
-            Status::Student if person.age >= l.graduation_age => {
-                if rng.chance(participation) {
-                    *job = Job::new(Status::Unemployed);
-                    counts.borrow_local_mut().1 += 1;
-                } else {
-                    *job = Job::new(Status::Inactive);
-                }
-            }
-            _ => {}
+        let (next, flow) = transition(
+            l,
+            participation,
+            &layoff,
+            *job,
+            person.age,
+            retire_at,
+            &mut rng,
+        );
+        *job = next;
+        match flow {
+            Flow::Separated => counts.borrow_local_mut().0 += 1,
+            Flow::Entered => counts.borrow_local_mut().1 += 1,
+            Flow::None => {}
         }
     });
     let (separated, entered) = counts
@@ -544,6 +589,76 @@ mod tests {
         );
         assert_eq!(before, l.retirement_age_men);
         assert!(after > before);
+    }
+
+    #[test]
+    fn seekers_give_up_and_the_inactive_search_again_at_their_rates() {
+        let mut l = crate::config::baseline().labour;
+        l.search_exit_rate = 0.3;
+        l.reentry_rate = 0.1;
+        let none = [0.0; 6];
+        let (mut gave_up, mut entered) = (0, 0);
+        for key in 0..20_000 {
+            let mut rng = SimRng::new(7, 2024, Stage::Labour, key);
+            let (j, f) = transition(
+                &l,
+                0.8,
+                &none,
+                Job::new(Status::Unemployed),
+                40,
+                60.0,
+                &mut rng,
+            );
+            if j.status == Status::Inactive {
+                assert_eq!(f, Flow::None);
+                gave_up += 1;
+            }
+            let (j, f) = transition(
+                &l,
+                0.8,
+                &none,
+                Job::new(Status::Inactive),
+                40,
+                60.0,
+                &mut rng,
+            );
+            if j.status == Status::Unemployed {
+                assert_eq!(f, Flow::Entered, "a re-entrant is a new job seeker");
+                entered += 1;
+            }
+        }
+        assert!((5_600..6_400).contains(&gave_up), "{gave_up}");
+        assert!((1_800..2_200).contains(&entered), "{entered}");
+        // Past the retirement age nobody searches again: they retire.
+        let mut rng = SimRng::new(7, 2024, Stage::Labour, 1);
+        let (j, _) = transition(
+            &l,
+            0.8,
+            &none,
+            Job::new(Status::Inactive),
+            61,
+            60.0,
+            &mut rng,
+        );
+        assert_eq!(j.status, Status::Retired);
+    }
+
+    #[test]
+    fn a_sector_above_its_demand_lays_off_its_excess_share() {
+        let mut l = crate::config::baseline().labour;
+        l.churn_rate = 0.0;
+        let mut layoff = [0.0; 6];
+        layoff[Sector::Coal as usize] = 0.25;
+        let mut separated = [0; 2];
+        for key in 0..20_000 {
+            for (i, s) in [Sector::Coal, Sector::Services].into_iter().enumerate() {
+                let mut rng = SimRng::new(7, 2024, Stage::Labour, key);
+                let (_, f) = transition(&l, 0.8, &layoff, Job::employed(s), 40, 60.0, &mut rng);
+                separated[i] += u32::from(f == Flow::Separated);
+            }
+        }
+        assert!((4_700..5_300).contains(&separated[0]), "{separated:?}");
+        assert_eq!(separated[1], 0);
     }
 
     #[test]
