@@ -31,6 +31,8 @@ run_case "full scale, 2015-2035, --threads 2" "$n" 21000000 run --snapshots none
 run_case "full scale, 2015-2035, --threads 1" "$n" 21000000 run --snapshots none --threads 1
 run_case "full scale, all 21 agent snapshots" "$n" 21000000 run --snapshots all --threads 2
 run_case "100k residents (--scale 0.1)" "$n" 2100000 run --scale 0.1 --snapshots none
+run_case "ensemble of 20 runs at --scale 0.1" "$n" 42000000 ensemble --runs 20 --scale 0.1
+run_case "ensemble of 60 runs at --scale 0.1" 1 126000000 ensemble --runs 60 --scale 0.1
 if [ "${BENCH_10M:-1}" = 1 ]; then
   run_case "10M residents (--scale 10)" 1 210000000 run --scale 10 --snapshots none
 fi
