@@ -421,25 +421,30 @@ pub fn separate_and_enter(
     let participation = params.city.labour_force_participation;
     // (separated, entered)
     let mut counts: Parallel<(u64, u64)> = Parallel::default();
-    residents.par_iter_mut().for_each(|(id, person, mut job)| {
-        let mut rng = SimRng::new(clock.seed, clock.year, Stage::Labour, id.0);
-        let retire_at = retirement_age(l, person.sex, job.sector, clock.year);
-        let (next, flow) = transition(
-            l,
-            participation,
-            &layoff,
-            *job,
-            person.age,
-            retire_at,
-            &mut rng,
-        );
-        *job = next;
-        match flow {
-            Flow::Separated => counts.borrow_local_mut().0 += 1,
-            Flow::Entered => counts.borrow_local_mut().1 += 1,
-            Flow::None => {}
-        }
-    });
+    residents.par_iter_mut().for_each_init(
+        || counts.borrow_local_mut(),
+        |counts, (id, person, mut job)| {
+            let mut rng = SimRng::new(clock.seed, clock.year, Stage::Labour, id.0);
+            let retire_at = retirement_age(l, person.sex, job.sector, clock.year);
+            let (next, flow) = transition(
+                l,
+                participation,
+                &layoff,
+                *job,
+                person.age,
+                retire_at,
+                &mut rng,
+            );
+            if next != *job {
+                *job = next;
+            }
+            match flow {
+                Flow::Separated => counts.0 += 1,
+                Flow::Entered => counts.1 += 1,
+                Flow::None => {}
+            }
+        },
+    );
     let (separated, entered) = counts
         .iter_mut()
         .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -457,22 +462,40 @@ pub fn match_job_seekers(
     mut tally: ResMut<Tally>,
     mut residents: Query<(Entity, &AgentId, &mut Job)>,
 ) {
-    let employed = count_employed(residents.iter().map(|(_, _, j)| j));
+    // One parallel pass: workers per sector, and the seekers with their random priority.
+    let mut parts: Parallel<([u64; 6], Vec<(u64, AgentId, Entity)>)> = Parallel::default();
+    residents
+        .contiguous_par_iter()
+        .expect("residents are stored in tables")
+        .for_each_init(
+            || parts.borrow_local_mut(),
+            |part, (entities, ids, jobs)| {
+                let (employed, seekers) = &mut **part;
+                for ((e, id), j) in entities.iter().zip(ids).zip(jobs) {
+                    match (j.status, j.sector) {
+                        (Status::Employed, Some(s)) => employed[s as usize] += 1,
+                        (Status::Unemployed, _) => seekers.push((
+                            SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next_raw(),
+                            *id,
+                            *e,
+                        )),
+                        _ => {}
+                    }
+                }
+            },
+        );
+    let mut employed = [0u64; 6];
+    let mut seekers: Vec<(u64, AgentId, Entity)> = Vec::new();
+    for (e, s) in parts.iter_mut() {
+        for (total, n) in employed.iter_mut().zip(e.iter()) {
+            *total += n;
+        }
+        seekers.append(s);
+    }
+    seekers.sort_unstable();
     let mut vacancies: [u64; 6] =
         std::array::from_fn(|s| (market.demand[s].round() as u64).saturating_sub(employed[s]));
     let total_v: u64 = vacancies.iter().sum();
-    let mut seekers: Vec<(u64, AgentId, Entity)> = residents
-        .iter()
-        .filter(|(_, _, j)| j.status == Status::Unemployed)
-        .map(|(e, id, _)| {
-            (
-                SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next_raw(),
-                *id,
-                e,
-            )
-        })
-        .collect();
-    seekers.sort_unstable();
     let h = hires(&params.labour, seekers.len() as f64, total_v as f64) as usize;
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Matching, 0);
     let mut remaining = total_v;
