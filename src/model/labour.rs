@@ -452,6 +452,9 @@ pub fn separate_and_enter(
     tally.new_job_seekers += separated + entered;
 }
 
+/// A job seeker: random priority, id (to break ties) and entity.
+type Seeker = (u64, AgentId, Entity);
+
 /// Fill vacancies from the pool of job seekers: the number of hires comes from the matching
 /// function; who is hired is decided by per-seeker random priority, sectors in proportion to
 /// their vacancies.
@@ -463,7 +466,7 @@ pub fn match_job_seekers(
     mut residents: Query<(Entity, &AgentId, &mut Job)>,
 ) {
     // One parallel pass: workers per sector, and the seekers with their random priority.
-    let mut parts: Parallel<([u64; 6], Vec<(u64, AgentId, Entity)>)> = Parallel::default();
+    let mut parts: Parallel<([u64; 6], Vec<Seeker>)> = Parallel::default();
     residents
         .contiguous_par_iter()
         .expect("residents are stored in tables")
@@ -485,7 +488,7 @@ pub fn match_job_seekers(
             },
         );
     let mut employed = [0u64; 6];
-    let mut seekers: Vec<(u64, AgentId, Entity)> = Vec::new();
+    let mut seekers: Vec<Seeker> = Vec::new();
     for (e, s) in parts.iter_mut() {
         for (total, n) in employed.iter_mut().zip(e.iter()) {
             *total += n;
