@@ -467,26 +467,22 @@ pub fn match_job_seekers(
 ) {
     // One parallel pass: workers per sector, and the seekers with their random priority.
     let mut parts: Parallel<([u64; 6], Vec<Seeker>)> = Parallel::default();
-    residents
-        .contiguous_par_iter()
-        .expect("residents are stored in tables")
-        .for_each_init(
-            || parts.borrow_local_mut(),
-            |part, (entities, ids, jobs)| {
-                let (employed, seekers) = &mut **part;
-                for ((e, id), j) in entities.iter().zip(ids).zip(jobs) {
-                    match (j.status, j.sector) {
-                        (Status::Employed, Some(s)) => employed[s as usize] += 1,
-                        (Status::Unemployed, _) => seekers.push((
-                            SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next_raw(),
-                            *id,
-                            *e,
-                        )),
-                        _ => {}
-                    }
-                }
-            },
-        );
+    // (Not `contiguous_par_iter`: see `Recorder::measure`.)
+    residents.par_iter().for_each_init(
+        || parts.borrow_local_mut(),
+        |part, (e, id, j)| {
+            let (employed, seekers) = &mut **part;
+            match (j.status, j.sector) {
+                (Status::Employed, Some(s)) => employed[s as usize] += 1,
+                (Status::Unemployed, _) => seekers.push((
+                    SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next_raw(),
+                    *id,
+                    e,
+                )),
+                _ => {}
+            }
+        },
+    );
     let mut employed = [0u64; 6];
     let mut seekers: Vec<Seeker> = Vec::new();
     for (e, s) in parts.iter_mut() {

@@ -181,17 +181,14 @@ impl Recorder {
         self.population += births + immigrants - deaths - emigrants;
 
         let mut parts: Parallel<PeopleCount> = Parallel::default();
+        // Not `contiguous_par_iter`: bevy 0.20.1 debug-asserts that a batch's component slice
+        // is as long as the whole table's entity list, so it panics in debug builds.
         world
             .query::<(&Person, &Job, &Income)>()
-            .contiguous_par_iter(world)
-            .expect("residents are stored in tables")
+            .par_iter(world)
             .for_each_init(
                 || parts.borrow_local_mut(),
-                |count, (p, j, inc)| {
-                    for i in 0..p.len() {
-                        count.add(&p[i], &j[i], &inc[i]);
-                    }
-                },
+                |count, (p, j, inc)| count.add(p, j, inc),
             );
         let mut all = PeopleCount::default();
         for part in parts.iter_mut() {
