@@ -11,7 +11,7 @@ use crate::model::household::{Household, HouseholdId, Member, Role};
 use crate::model::housing::{VacateReason, Vacated};
 use crate::model::labour::{Income, Job, Status};
 use crate::model::migration::Traits;
-use crate::sim::rng::{SimRng, Stage, shuffle};
+use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
 use crate::sim::{Clock, Cohorts, Ids, Params, Tally};
 
 /// A resident's stable id: never reused, and the only id that reaches output or decides order.
@@ -73,11 +73,12 @@ pub fn die_and_age(
     let table: Vec<[f64; 2]> = (0..=u8::MAX)
         .map(|a| [Sex::Male, Sex::Female].map(|s| death_probability(d, a, s, years)))
         .collect();
+    let streams = Streams::new(clock.seed, clock.year, Stage::Mortality);
     let mut dead: Parallel<Vec<(AgentId, Entity)>> = Parallel::default();
     residents
         .par_iter_mut()
         .for_each(|(entity, id, mut person)| {
-            let mut rng = SimRng::new(clock.seed, clock.year, Stage::Mortality, id.0);
+            let mut rng = streams.rng(id.0);
             if rng.chance(table[usize::from(person.age)][person.sex as usize]) {
                 dead.borrow_local_mut().push((*id, entity));
             } else {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{CityConfig, Config, LabourConfig};
 use crate::model::demography::{AgentId, Person, Sex};
-use crate::sim::rng::{SimRng, Stage};
+use crate::sim::rng::{SimRng, Stage, Streams};
 use crate::sim::{Clock, Params, Tally};
 
 pub const SECTOR_NAMES: [&str; 6] = [
@@ -419,12 +419,13 @@ pub fn separate_and_enter(
         }
     });
     let participation = params.city.labour_force_participation;
+    let streams = Streams::new(clock.seed, clock.year, Stage::Labour);
     // (separated, entered)
     let mut counts: Parallel<(u64, u64)> = Parallel::default();
     residents.par_iter_mut().for_each_init(
         || counts.borrow_local_mut(),
         |counts, (id, person, mut job)| {
-            let mut rng = SimRng::new(clock.seed, clock.year, Stage::Labour, id.0);
+            let mut rng = streams.rng(id.0);
             let retire_at = retirement_age(l, person.sex, job.sector, clock.year);
             let (next, flow) = transition(
                 l,

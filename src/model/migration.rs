@@ -13,7 +13,7 @@ use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::housing::{HousingMarket, VacateReason, Vacated};
 use crate::model::labour::{Income, Job, LabourMarket, Status};
-use crate::sim::rng::{SimRng, Stage, poisson};
+use crate::sim::rng::{SimRng, Stage, Streams, poisson};
 use crate::sim::{Clock, Cohorts, DRIVERS, HouseholdTable, Ids, Params, Tally, emigrant_age_band};
 
 /// Personal dispositions, drawn once.
@@ -177,6 +177,8 @@ pub fn emigrate(
     let table = &household_table.0;
     let cohorts_ro = &*cohorts;
 
+    let household_streams = Streams::new(clock.seed, year, Stage::HouseholdMigration);
+    let young_streams = Streams::new(clock.seed, year, Stage::YoungMigration);
     // Households: the head decides for everyone.
     let mut leaving: Parallel<Vec<(HouseholdId, Entity, Household, u8)>> = Parallel::default();
     households.par_iter().for_each(|(entity, hid, hh)| {
@@ -208,12 +210,7 @@ pub fn emigrate(
             },
         };
         let (v, terms) = utility(m, &cond, &d);
-        let mut rng = SimRng::new(
-            clock.seed,
-            year,
-            Stage::HouseholdMigration,
-            u64::from(hid.0),
-        );
+        let mut rng = household_streams.rng(u64::from(hid.0));
         if rng.chance(leave_probability(m.realisation_rate, v)) {
             leaving
                 .borrow_local_mut()
@@ -268,7 +265,7 @@ pub fn emigrate(
                 family: 0.0,
             };
             let (v, terms) = utility(m, &cond, &d);
-            let mut rng = SimRng::new(clock.seed, year, Stage::YoungMigration, id.0);
+            let mut rng = young_streams.rng(id.0);
             if rng.chance(leave_probability(m.young_realisation_rate, v)) {
                 gone.borrow_local_mut().push(Emigrant {
                     id: *id,
