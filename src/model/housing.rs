@@ -17,7 +17,7 @@ use crate::model::demography::{Formations, HomeLeaver, Person};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::labour::{Income, LabourMarket, Status};
 use crate::model::migration::Arrivals;
-use crate::sim::rng::{SimRng, Stage, shuffle};
+use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
 use crate::sim::{Clock, Cohorts, HouseholdTable, Ids, Params, Tally};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -262,13 +262,14 @@ pub fn release_vacated(
         seller_willingness(h, value, f64::from(d.last_sale_price))
     };
     let HousingStock { dwellings, estates } = &mut *stock;
+    let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
     for (i, d) in dwellings.iter_mut().enumerate() {
         let switch = match d.state {
             DwellingState::ForSale => h.withdrawal_rate,
             DwellingState::Vacant => h.relist_rate * willingness(d, estates),
             _ => continue,
         };
-        if SimRng::new(clock.seed, clock.year, Stage::Housing, i as u64 | 1 << 40).chance(switch) {
+        if streams.rng(i as u64 | 1 << 40).chance(switch) {
             d.state = if d.state == DwellingState::ForSale {
                 DwellingState::Vacant
             } else {
@@ -398,6 +399,7 @@ pub fn trade_homes(
     }
 
     // Movers.
+    let upgrade_streams = Streams::new(clock.seed, year, Stage::Upgrade);
     let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
     households.par_iter().for_each(|(entity, hid, hh)| {
         let s = &table.0[hid.0 as usize];
@@ -415,7 +417,8 @@ pub fn trade_homes(
                 wants_to_buy: true,
             });
         } else if s.members > 0
-            && SimRng::new(clock.seed, year, Stage::Upgrade, u64::from(hid.0))
+            && upgrade_streams
+                .rng(u64::from(hid.0))
                 .chance(h.upgrade_rate * keen)
         {
             let equity = if hh.tenure == Tenure::Owner {

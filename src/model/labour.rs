@@ -467,6 +467,7 @@ pub fn match_job_seekers(
     mut residents: Query<(Entity, &AgentId, &mut Job)>,
 ) {
     // One parallel pass: workers per sector, and the seekers with their random priority.
+    let streams = Streams::new(clock.seed, clock.year, Stage::Matching);
     let mut parts: Parallel<([u64; 6], Vec<Seeker>)> = Parallel::default();
     // (Not `contiguous_par_iter`: see `Recorder::measure`.)
     residents.par_iter().for_each_init(
@@ -475,11 +476,7 @@ pub fn match_job_seekers(
             let (employed, seekers) = &mut **part;
             match (j.status, j.sector) {
                 (Status::Employed, Some(s)) => employed[s as usize] += 1,
-                (Status::Unemployed, _) => seekers.push((
-                    SimRng::new(clock.seed, clock.year, Stage::Matching, id.0).next_raw(),
-                    *id,
-                    e,
-                )),
+                (Status::Unemployed, _) => seekers.push((streams.rng(id.0).next_raw(), *id, e)),
                 _ => {}
             }
         },
