@@ -12,7 +12,7 @@ use crate::model::housing::{VacateReason, Vacated};
 use crate::model::labour::{Income, Job, Status};
 use crate::model::migration::Traits;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally};
+use crate::sim::{Clock, Cohorts, Ids, Params, Tally, despawn_batch};
 
 /// A resident's stable id: never reused, and the only id that reaches output or decides order.
 #[derive(
@@ -87,10 +87,9 @@ pub fn die_and_age(
         });
     let mut dead: Vec<_> = dead.drain().collect();
     dead.sort_unstable();
+    let dead: Vec<_> = dead.into_iter().map(|(_, e)| e).collect();
     tally.deaths += dead.len() as u64;
-    for (_, e) in dead {
-        commands.entity(e).despawn();
-    }
+    despawn_batch(&mut commands, dead);
 }
 
 /// Women of childbearing age may give birth; the newborn joins the mother's household.
@@ -248,12 +247,12 @@ pub fn settle_households(
         .map(|(e, id, hh)| (*id, e, *hh))
         .collect();
     empty.sort_unstable_by_key(|x| x.0);
-    for (_, e, hh) in empty {
+    for (_, _, hh) in &empty {
         vacated
             .0
             .push((hh.dwelling, hh.tenure, VacateReason::Dissolved));
-        commands.entity(e).despawn();
     }
+    despawn_batch(&mut commands, empty.into_iter().map(|x| x.1).collect());
     // Households that lost their head (rare): the partner, else the oldest member, steps up.
     let headless = |h: usize| count[h] != 0 && count[h] & HEAD == 0;
     if !(0..n).any(headless) {

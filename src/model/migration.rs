@@ -14,7 +14,9 @@ use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::housing::{HousingMarket, VacateReason, Vacated};
 use crate::model::labour::{Income, Job, LabourMarket, Status};
 use crate::sim::rng::{SimRng, Stage, Streams, poisson};
-use crate::sim::{Clock, Cohorts, DRIVERS, HouseholdTable, Ids, Params, Tally, emigrant_age_band};
+use crate::sim::{
+    Clock, Cohorts, DRIVERS, HouseholdTable, Ids, Params, Tally, despawn_batch, emigrant_age_band,
+};
 
 /// Personal dispositions, drawn once.
 #[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
@@ -182,6 +184,12 @@ pub fn emigrate(
     // Households: the head decides for everyone.
     let mut leaving: Parallel<Vec<(HouseholdId, Entity, Household, u8)>> = Parallel::default();
     households.par_iter().for_each(|(entity, hid, hh)| {
+        // The draw comes first: a move needs it below `leave_probability`, which never
+        // exceeds the realisation rate, so most households are settled without the utility.
+        let draw = household_streams.rng(u64::from(hid.0)).uniform();
+        if draw >= m.realisation_rate {
+            return;
+        }
         let s = &table[hid.0 as usize];
         if s.heads == 0 {
             return;
@@ -210,8 +218,7 @@ pub fn emigrate(
             },
         };
         let (v, terms) = utility(m, &cond, &d);
-        let mut rng = household_streams.rng(u64::from(hid.0));
-        if rng.chance(leave_probability(m.realisation_rate, v)) {
+        if draw < leave_probability(m.realisation_rate, v) {
             leaving
                 .borrow_local_mut()
                 .push((*hid, entity, *hh, main_driver(&terms) as u8));
@@ -220,13 +227,13 @@ pub fn emigrate(
     let mut leaving: Vec<_> = leaving.drain().collect();
     leaving.sort_unstable_by_key(|l| l.0);
     let mut household_driver = vec![u8::MAX; ids.next_household as usize];
-    for (hid, entity, hh, driver) in &leaving {
+    for (hid, _, hh, driver) in &leaving {
         household_driver[hid.0 as usize] = *driver;
         vacated
             .0
             .push((hh.dwelling, hh.tenure, VacateReason::Emigrated));
-        commands.entity(*entity).despawn();
     }
+    despawn_batch(&mut commands, leaving.iter().map(|l| l.1).collect());
 
     // Everyone leaving, in one pass: members of leaving households go with them; young adults
     // living with their parents decide alone (and take their income out of the household).
@@ -248,6 +255,10 @@ pub fn emigrate(
             if p.role != Role::Child || p.age < m.young_min_age || p.age > m.young_max_age {
                 return;
             }
+            let draw = young_streams.rng(id.0).uniform();
+            if draw >= m.young_realisation_rate {
+                return;
+            }
             let birth = year - i32::from(p.age);
             let d = Decider {
                 age: p.age,
@@ -265,8 +276,7 @@ pub fn emigrate(
                 family: 0.0,
             };
             let (v, terms) = utility(m, &cond, &d);
-            let mut rng = young_streams.rng(id.0);
-            if rng.chance(leave_probability(m.young_realisation_rate, v)) {
+            if draw < leave_probability(m.young_realisation_rate, v) {
                 gone.borrow_local_mut().push(Emigrant {
                     id: *id,
                     entity,
@@ -281,12 +291,12 @@ pub fn emigrate(
     for g in &gone {
         tally.emigrants_by_driver[usize::from(g.driver)][emigrant_age_band(g.age)] += 1;
         cohorts.add_emigrant(year - i32::from(g.age));
-        commands.entity(g.entity).despawn();
         if let Some((from, income)) = g.alone_from {
             household_table.move_member(Some(from), None, income);
         }
     }
     tally.emigrants += gone.len() as u64;
+    despawn_batch(&mut commands, gone.iter().map(|g| g.entity).collect());
     for (hid, ..) in &leaving {
         *household_table.entry(*hid) = Default::default();
     }
