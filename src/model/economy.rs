@@ -7,7 +7,7 @@ use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::household::{Household, HouseholdId, Tenure};
-use crate::model::housing::{HousingMarket, HousingStock};
+use crate::model::housing::HousingMarket;
 use crate::model::labour::LabourMarket;
 use crate::sim::{HouseholdTable, Params};
 
@@ -50,7 +50,6 @@ pub fn measure_retail_sales(
     params: Res<Params>,
     table: Res<HouseholdTable>,
     labour: Res<LabourMarket>,
-    stock: Res<HousingStock>,
     market: Res<HousingMarket>,
     mut economy: ResMut<Economy>,
     households: Query<(&HouseholdId, &Household)>,
@@ -62,7 +61,7 @@ pub fn measure_retail_sales(
         .iter()
         .map(|(id, h)| {
             let wealth = if h.tenure == Tenure::Owner {
-                stock.value(h.dwelling, price)
+                h.home_value(price)
             } else {
                 0.0
             };

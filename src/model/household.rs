@@ -29,6 +29,18 @@ pub struct Household {
     pub tenure: Tenure,
     /// Liquid savings, yuan (grows with cash compensation; spent on a purchase).
     pub savings_yuan: f32,
+    /// The home's floor area and its estate's quality, copied from the housing stock on
+    /// moving in (neither ever changes), so a pass over households values each home without
+    /// a lookup into the stock at a random place (`HousingStock::household` sets them).
+    pub floor_area_m2: f32,
+    pub quality: f32,
+}
+
+impl Household {
+    /// What the home is worth at `price_per_m2` (the same as `HousingStock::value`).
+    pub fn home_value(&self, price_per_m2: f64) -> f64 {
+        f64::from(self.floor_area_m2) * price_per_m2 * f64::from(self.quality)
+    }
 }
 
 /// Which household a resident lives in.

@@ -67,6 +67,18 @@ impl HousingStock {
             * f64::from(self.estates[dw.estate as usize].quality)
     }
 
+    /// A household living in `d`, carrying the home's size and quality.
+    pub fn household(&self, d: DwellingId, tenure: Tenure, savings_yuan: f32) -> Household {
+        let dw = &self.dwellings[d.0 as usize];
+        Household {
+            dwelling: d,
+            tenure,
+            savings_yuan,
+            floor_area_m2: dw.floor_area_m2,
+            quality: self.estates[dw.estate as usize].quality,
+        }
+    }
+
     fn occupy(&mut self, d: DwellingId, hid: HouseholdId) {
         let dw = &mut self.dwellings[d.0 as usize];
         dw.state = DwellingState::Occupied;
@@ -375,8 +387,11 @@ pub fn trade_homes(
         / 1000.0
         + rng.uniform())
     .floor() as usize;
-    let mut compensation = std::collections::HashMap::new();
+    // Cash compensation by household id (a lookup per household below: a hash map cost more
+    // than the rest of the pass).
+    let mut compensation: Vec<Option<f64>> = Vec::new();
     if n_demolish > 0 {
+        compensation.resize(ids.next_household as usize, None);
         let mut shanties: Vec<DwellingId> = stock
             .dwellings
             .iter()
@@ -389,10 +404,8 @@ pub fn trade_homes(
         shuffle(&mut shanties, &mut rng);
         for d in shanties.into_iter().take(n_demolish) {
             let hid = stock.dwellings[d.0 as usize].occupant.expect("occupied");
-            compensation.insert(
-                hid,
-                params.policy.compensation_multiple * stock.value(d, price),
-            );
+            compensation[hid.0 as usize] =
+                Some(params.policy.compensation_multiple * stock.value(d, price));
             stock.release(d, DwellingState::Demolished);
             tally.demolished += 1;
         }
@@ -402,10 +415,11 @@ pub fn trade_homes(
     let upgrade_streams = Streams::new(clock.seed, year, Stage::Upgrade);
     let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
     households.par_iter().for_each(|(entity, hid, hh)| {
-        let s = &table.0[hid.0 as usize];
-        let income = f64::from(s.income_yuan);
-        let budget = h.price_to_income_limit * income + f64::from(hh.savings_yuan);
-        if let Some(c) = compensation.get(hid) {
+        let budget = || {
+            let income = f64::from(table.0[hid.0 as usize].income_yuan);
+            h.price_to_income_limit * income + f64::from(hh.savings_yuan)
+        };
+        if let Some(c) = compensation.get(hid.0 as usize).copied().flatten() {
             upgraders.borrow_local_mut().push(Mover {
                 key: (0, u64::from(hid.0)),
                 kind: MoverKind::Existing {
@@ -413,16 +427,16 @@ pub fn trade_homes(
                     hid: *hid,
                     must_move: true,
                 },
-                budget_yuan: budget + c,
+                budget_yuan: budget() + c,
                 wants_to_buy: true,
             });
-        } else if s.members > 0
-            && upgrade_streams
-                .rng(u64::from(hid.0))
-                .chance(h.upgrade_rate * keen)
+        } else if upgrade_streams
+            .rng(u64::from(hid.0))
+            .chance(h.upgrade_rate * keen)
+            && table.0[hid.0 as usize].members > 0
         {
             let equity = if hh.tenure == Tenure::Owner {
-                stock.value(hh.dwelling, price)
+                hh.home_value(price)
             } else {
                 0.0
             };
@@ -433,7 +447,7 @@ pub fn trade_homes(
                     hid: *hid,
                     must_move: false,
                 },
-                budget_yuan: budget + equity,
+                budget_yuan: budget() + equity,
                 wants_to_buy: true,
             });
         }
@@ -520,14 +534,7 @@ pub fn trade_homes(
             MoverKind::Formation(i) => {
                 let hid = ids.household();
                 stock.occupy(d, hid);
-                commands.spawn((
-                    hid,
-                    Household {
-                        dwelling: d,
-                        tenure,
-                        savings_yuan: 0.0,
-                    },
-                ));
+                commands.spawn((hid, stock.household(d, tenure, 0.0)));
                 for (k, leaver) in formations[i].iter().enumerate() {
                     if let Ok((mut p, income, mut member)) = residents.get_mut(leaver.entity) {
                         p.role = if k == 0 { Role::Head } else { Role::Partner };
@@ -545,14 +552,7 @@ pub fn trade_homes(
                 } else {
                     a.savings_yuan
                 };
-                commands.spawn((
-                    hid,
-                    Household {
-                        dwelling: d,
-                        tenure,
-                        savings_yuan: savings,
-                    },
-                ));
+                commands.spawn((hid, stock.household(d, tenure, savings)));
                 tally.immigrants += a.members.len() as u64;
                 // Arriving adults look for work here: they enter the local job search.
                 tally.new_job_seekers += a
@@ -595,11 +595,12 @@ pub fn trade_homes(
                 };
                 stock.release(old, state);
             }
-            if tenure == Tenure::Owner {
-                hh.savings_yuan = (f64::from(hh.savings_yuan) - 0.3 * value).max(0.0) as f32;
-            }
-            hh.dwelling = d;
-            hh.tenure = tenure;
+            let savings = if tenure == Tenure::Owner {
+                (f64::from(hh.savings_yuan) - 0.3 * value).max(0.0) as f32
+            } else {
+                hh.savings_yuan
+            };
+            *hh = stock.household(d, tenure, savings);
         }
     }
 

@@ -161,7 +161,7 @@ fn row(
         Some(h) => {
             let owns = h.tenure == Tenure::Owner;
             let value = if owns {
-                stock.value(h.dwelling, price)
+                h.home_value(price)
             } else {
                 0.0
             };

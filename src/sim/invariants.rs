@@ -153,6 +153,22 @@ impl Invariants {
                     ),
                 ));
             }
+            if hh.floor_area_m2 != d.floor_area_m2
+                || hh.quality != stock.estates[d.estate as usize].quality
+            {
+                return Err(fail(
+                    "each household in one dwelling",
+                    format!(
+                        "household {} carries a home of {} m2 and quality {}, but dwelling {i} \
+                         has {} m2 and quality {}",
+                        id.0,
+                        hh.floor_area_m2,
+                        hh.quality,
+                        d.floor_area_m2,
+                        stock.estates[d.estate as usize].quality
+                    ),
+                ));
+            }
             if let Some(other) = home_of[i].replace(id.0) {
                 return Err(fail(
                     "no dwelling double-occupied",

@@ -252,6 +252,8 @@ pub fn build_world_with_progress(
                 dwelling: DwellingId(d as u32),
                 tenure,
                 savings_yuan: (c.savings_years_of_income * household_income[h as usize]) as f32,
+                floor_area_m2: dwellings[d].floor_area_m2,
+                quality: estates[dwellings[d].estate as usize].quality,
             },
         ));
     }
