@@ -4,6 +4,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
+use bevy_tasks::{ComputeTaskPool, ParallelSliceMut};
 use serde::{Deserialize, Serialize};
 
 use crate::config::DemographyConfig;
@@ -229,18 +230,30 @@ pub fn settle_households(
     // Members per household, with the top bit set when it has a head.
     const HEAD: u32 = 1 << 31;
     let mut count = vec![0u32; n];
-    for (_, _, person, member) in residents
-        .contiguous_iter()
-        .expect("residents are stored in tables")
-    {
-        for (p, m) in person.iter().zip(member) {
-            let c = &mut count[m.0.0 as usize];
-            *c += 1;
-            if p.role == Role::Head {
-                *c |= HEAD;
+    // Each thread takes a range of household ids and scans all residents for its own (as in
+    // `gather_households`): the scans are sequential and the scattered writes are split.
+    let pool = ComputeTaskPool::get();
+    let range = n.div_ceil(pool.thread_num().max(1)).max(1);
+    let readonly = residents.as_readonly();
+    count.par_chunk_map_mut(pool, range, |k, part| {
+        let first = k * range;
+        for (_, _, person, member) in readonly
+            .contiguous_iter()
+            .expect("residents are stored in tables")
+        {
+            for (p, m) in person.iter().zip(member) {
+                if let Some(c) = (m.0.0 as usize)
+                    .checked_sub(first)
+                    .and_then(|h| part.get_mut(h))
+                {
+                    *c += 1;
+                    if p.role == Role::Head {
+                        *c |= HEAD;
+                    }
+                }
             }
         }
-    }
+    });
     let mut empty: Vec<_> = households
         .iter()
         .filter(|(_, id, _)| count[id.0 as usize] == 0)

@@ -160,11 +160,7 @@ fn row(
     match homes.get(member.0.0 as usize).copied().flatten() {
         Some(h) => {
             let owns = h.tenure == Tenure::Owner;
-            let value = if owns {
-                h.home_value(price)
-            } else {
-                0.0
-            };
+            let value = if owns { h.home_value(price) } else { 0.0 };
             field(text, if owns { b"1" } else { b"0" });
             field(text, int.format(h.dwelling.0).as_bytes());
             field(
