@@ -271,17 +271,23 @@ pub fn settle_households(
     if !(0..n).any(headless) {
         return;
     }
-    let mut successor: std::collections::BTreeMap<HouseholdId, (u8, u8, AgentId, Entity)> =
-        Default::default();
-    for (entity, id, person, member) in residents.iter() {
-        if headless(member.0.0 as usize) {
-            let rank = if person.role == Role::Partner { 0 } else { 1 };
-            let cand = (rank, u8::MAX - person.age, *id, entity);
-            let best = successor.entry(member.0).or_insert(cand);
-            *best = (*best).min(cand);
-        }
-    }
-    for (.., entity) in successor.into_values() {
+    // Candidates from a parallel pass; sorted, the first of each household is its successor.
+    let mut candidates: Parallel<Vec<(HouseholdId, (u8, u8, AgentId, Entity))>> =
+        Parallel::default();
+    readonly
+        .par_iter()
+        .for_each(|(entity, id, person, member)| {
+            if headless(member.0.0 as usize) {
+                let rank = if person.role == Role::Partner { 0 } else { 1 };
+                candidates
+                    .borrow_local_mut()
+                    .push((member.0, (rank, u8::MAX - person.age, *id, entity)));
+            }
+        });
+    let mut candidates: Vec<_> = candidates.drain().collect();
+    candidates.sort_unstable();
+    candidates.dedup_by_key(|c| c.0);
+    for (_, (.., entity)) in candidates {
         if let Ok((_, _, mut person, _)) = residents.get_mut(entity) {
             person.role = Role::Head;
         }

@@ -181,6 +181,9 @@ struct Mover {
 struct ListingBook {
     order: Vec<u32>,
     by_estate: Vec<Vec<DwellingId>>,
+    /// Floor area and quality of the listing on top of each estate in `order` (same
+    /// positions), so a buyer's walk reads one short array instead of a dwelling per estate.
+    top: Vec<(f32, f32)>,
 }
 
 impl ListingBook {
@@ -203,7 +206,25 @@ impl ListingBook {
                 .total_cmp(&stock.estates[*a as usize].quality)
                 .then(a.cmp(b))
         });
-        ListingBook { order, by_estate }
+        let mut book = ListingBook {
+            top: Vec::with_capacity(order.len()),
+            order,
+            by_estate,
+        };
+        for pos in 0..book.order.len() {
+            let top = book.top_of(stock, pos);
+            book.top.push(top);
+        }
+        book
+    }
+
+    fn top_of(&self, stock: &HousingStock, pos: usize) -> (f32, f32) {
+        let e = self.order[pos] as usize;
+        let d = *self.by_estate[e]
+            .last()
+            .expect("estates in the book have listings");
+        let dw = &stock.dwellings[d.0 as usize];
+        (dw.floor_area_m2, stock.estates[dw.estate as usize].quality)
     }
 
     fn len(&self) -> usize {
@@ -222,11 +243,9 @@ impl ListingBook {
     ) -> Option<DwellingId> {
         let mut fallback = None;
         let mut chosen = None;
-        for (pos, &e) in self.order.iter().enumerate() {
-            let Some(&d) = self.by_estate[e as usize].last() else {
-                continue;
-            };
-            if stock.value(d, price) <= budget {
+        for (pos, &(area, quality)) in self.top.iter().enumerate() {
+            // The same product as `HousingStock::value`.
+            if f64::from(area) * price * f64::from(quality) <= budget {
                 fallback = Some(pos);
                 if rng.chance(preference) {
                     chosen = Some(pos);
@@ -235,20 +254,26 @@ impl ListingBook {
             }
         }
         let pos = chosen.or(fallback)?;
-        let e = self.order[pos] as usize;
-        let d = self.by_estate[e].pop();
-        if self.by_estate[e].is_empty() {
-            self.order.remove(pos);
-        }
-        d
+        Some(self.take(stock, pos))
     }
 
     /// A listing from the worst estate, for a renter when nothing else is empty.
-    fn take_worst(&mut self) -> Option<DwellingId> {
-        let &e = self.order.last()?;
-        let d = self.by_estate[e as usize].pop();
-        if self.by_estate[e as usize].is_empty() {
-            self.order.pop();
+    fn take_worst(&mut self, stock: &HousingStock) -> Option<DwellingId> {
+        let pos = self.order.len().checked_sub(1)?;
+        Some(self.take(stock, pos))
+    }
+
+    /// Take the top listing of the estate at `pos` in the walk.
+    fn take(&mut self, stock: &HousingStock, pos: usize) -> DwellingId {
+        let e = self.order[pos] as usize;
+        let d = self.by_estate[e]
+            .pop()
+            .expect("estates in the book have listings");
+        if self.by_estate[e].is_empty() {
+            self.order.remove(pos);
+            self.top.remove(pos);
+        } else {
+            self.top[pos] = self.top_of(stock, pos);
         }
         d
     }
@@ -509,7 +534,7 @@ pub fn trade_homes(
         }
         if must_move {
             let d = if vacant.is_empty() {
-                book.take_worst()
+                book.take_worst(&stock)
             } else {
                 Some(vacant.swap_remove(rng.below(vacant.len())))
             };
