@@ -104,11 +104,12 @@ pub fn give_birth(
     mothers: Query<(&AgentId, &Person, &Member)>,
 ) {
     let d = &params.demography;
+    let streams = Streams::new(clock.seed, clock.year, Stage::Fertility);
     let mut births: Parallel<Vec<(AgentId, Member)>> = Parallel::default();
     mothers.par_iter().for_each(|(id, person, member)| {
         if person.sex == Sex::Female {
             let p = birth_probability(d, person.age);
-            if p > 0.0 && SimRng::new(clock.seed, clock.year, Stage::Fertility, id.0).chance(p) {
+            if p > 0.0 && streams.rng(id.0).chance(p) {
                 births.borrow_local_mut().push((*id, *member));
             }
         }
@@ -174,6 +175,7 @@ pub fn leave_home(
     residents: Query<(Entity, &AgentId, &Person, &Job, &Income)>,
 ) {
     let d = &params.demography;
+    let streams = Streams::new(clock.seed, clock.year, Stage::LeaveHome);
     let mut leavers: Parallel<Vec<HomeLeaver>> = Parallel::default();
     residents
         .par_iter()
@@ -181,8 +183,7 @@ pub fn leave_home(
             if person.role == Role::Child
                 && person.age >= d.leave_home_min_age
                 && job.status != Status::Student
-                && SimRng::new(clock.seed, clock.year, Stage::LeaveHome, id.0)
-                    .chance(d.leave_home_rate)
+                && streams.rng(id.0).chance(d.leave_home_rate)
             {
                 leavers.borrow_local_mut().push(HomeLeaver {
                     id: *id,

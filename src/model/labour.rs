@@ -489,11 +489,15 @@ pub fn match_job_seekers(
         }
         seekers.append(s);
     }
-    seekers.sort_unstable();
     let mut vacancies: [u64; 6] =
         std::array::from_fn(|s| (market.demand[s].round() as u64).saturating_sub(employed[s]));
     let total_v: u64 = vacancies.iter().sum();
     let h = hires(&params.labour, seekers.len() as f64, total_v as f64) as usize;
+    // Only the first `h` in priority order are hired, so only they need sorting.
+    if h < seekers.len() {
+        seekers.select_nth_unstable(h);
+    }
+    seekers[..h].sort_unstable();
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Matching, 0);
     let mut remaining = total_v;
     for &(_, _, entity) in seekers.iter().take(h) {
