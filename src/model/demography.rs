@@ -217,6 +217,9 @@ pub fn leave_home(
     formations.0 = groups;
 }
 
+/// A candidate to head a household: partners first (0), then the oldest (`u8::MAX - age`).
+type Successor = (u8, u8, AgentId, Entity);
+
 /// Households with no members left are dissolved (their dwelling is vacated: heirs sell
 /// or keep it empty); households whose head died get a new head (the partner, else the
 /// oldest member).
@@ -273,8 +276,7 @@ pub fn settle_households(
         return;
     }
     // Candidates from a parallel pass; sorted, the first of each household is its successor.
-    let mut candidates: Parallel<Vec<(HouseholdId, (u8, u8, AgentId, Entity))>> =
-        Parallel::default();
+    let mut candidates: Parallel<Vec<(HouseholdId, Successor)>> = Parallel::default();
     readonly
         .par_iter()
         .for_each(|(entity, id, person, member)| {
