@@ -386,17 +386,6 @@ pub fn set_labour_demand(
     market.demand = labour_demand(&params.city, &params.labour, &drivers);
 }
 
-/// Count workers per sector (deterministic: integer counts).
-fn count_employed<'a>(jobs: impl Iterator<Item = &'a Job>) -> [u64; 6] {
-    let mut e = [0u64; 6];
-    for j in jobs {
-        if let Some(s) = j.sector {
-            e[s as usize] += 1;
-        }
-    }
-    e
-}
-
 /// Retirement, separations (churn plus layoffs where a sector has more workers than it
 /// wants), entry of school leavers and graduates into the job search, and the flows between
 /// searching and inactivity (a seeker who found nothing last year gives up; an inactive
@@ -409,7 +398,22 @@ pub fn separate_and_enter(
     mut residents: Query<(&AgentId, &Person, &mut Job)>,
 ) {
     let l = &params.labour;
-    let employed = count_employed(residents.iter().map(|(_, _, j)| j));
+    // Workers per sector, counted in parallel (integer counts: the same for any split).
+    let mut parts: Parallel<[u64; 6]> = Parallel::default();
+    residents.par_iter().for_each_init(
+        || parts.borrow_local_mut(),
+        |employed, (_, _, j)| {
+            if let Some(s) = j.sector {
+                employed[s as usize] += 1;
+            }
+        },
+    );
+    let mut employed = [0u64; 6];
+    for part in parts.iter_mut() {
+        for (total, n) in employed.iter_mut().zip(part.iter()) {
+            *total += n;
+        }
+    }
     let demand = market.demand;
     let layoff: [f64; 6] = std::array::from_fn(|s| {
         if employed[s] == 0 {
