@@ -81,3 +81,38 @@ pub fn schedule_for(sets: &[YearSet]) -> Schedule {
     }
     schedule
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{RunSpec, world};
+    use crate::sim::Clock;
+
+    /// Records of removed components kept by bevy, summed over component types.
+    fn removal_records(w: &World) -> usize {
+        w.removed_components().iter().map(|(_, m)| m.len()).sum()
+    }
+
+    #[test]
+    fn removal_records_do_not_pile_up_across_years() {
+        let cfg = crate::config::baseline();
+        let mut w = world(
+            &cfg,
+            &RunSpec {
+                seed: 1,
+                scale: 0.01,
+            },
+        );
+        let mut schedule = year_schedule();
+        let mut per_year = Vec::new();
+        for year in cfg.run.start_year..cfg.run.start_year + 6 {
+            w.resource_mut::<Clock>().year = year;
+            schedule.run(&mut w);
+            per_year.push(removal_records(&w));
+        }
+        // Residents and households leave every year; bevy keeps the records of at most the
+        // last two years, so the count stays near two years' worth instead of growing.
+        assert!(per_year[0] > 0, "{per_year:?}");
+        assert!(per_year[5] < 3 * per_year[0], "{per_year:?}");
+    }
+}
