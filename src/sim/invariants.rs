@@ -239,6 +239,17 @@ mod tests {
     }
 
     #[test]
+    fn a_household_that_carries_the_wrong_home_size_is_named() {
+        let mut w = small_world();
+        let mut inv = Invariants::new(&mut w);
+        let mut q = w.query::<&mut Household>();
+        q.iter_mut(&mut w).next().unwrap().floor_area_m2 += 10.0;
+        let e = inv.check(&mut w).unwrap_err();
+        assert_eq!(e.invariant, "each household in one dwelling", "{e}");
+        assert!(e.to_string().contains("m2"), "{e}");
+    }
+
+    #[test]
     fn a_household_moved_into_another_households_home_is_named() {
         let mut w = small_world();
         let mut inv = Invariants::new(&mut w);
