@@ -29,10 +29,11 @@ pub struct Household {
     pub tenure: Tenure,
     /// Liquid savings, yuan (grows with cash compensation; spent on a purchase).
     pub savings_yuan: f32,
-    /// The home's floor area and its estate's quality, copied from the housing stock on
-    /// moving in (neither ever changes), so a pass over households values each home without
+    /// The home's floor area, estate and the estate's quality, copied from the housing stock
+    /// on moving in (none ever changes), so a pass over households values each home without
     /// a lookup into the stock at a random place (`HousingStock::household` sets them).
     pub floor_area_m2: f32,
+    pub estate: u32,
     pub quality: f32,
 }
 

@@ -75,6 +75,7 @@ impl HousingStock {
             tenure,
             savings_yuan,
             floor_area_m2: dw.floor_area_m2,
+            estate: dw.estate,
             quality: self.estates[dw.estate as usize].quality,
         }
     }

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
-use crate::model::housing::{HousingMarket, HousingStock};
+use crate::model::housing::HousingMarket;
 use crate::model::labour::{Income, Job};
 use crate::model::migration::Traits;
 use crate::sim::world::Resident;
@@ -51,7 +51,6 @@ pub fn format_agents(world: &mut World) -> Vec<Vec<u8>> {
         .collect();
     order.sort_unstable();
     let rows: Vec<&Resident> = order.iter().map(|&(_, i)| &stored[i as usize]).collect();
-    let stock = world.resource::<HousingStock>();
     let price = world.resource::<HousingMarket>().price_per_m2;
     crate::sim::init_task_pool(None);
     let mut texts = vec![HEADER.as_bytes().to_vec()];
@@ -59,7 +58,7 @@ pub fn format_agents(world: &mut World) -> Vec<Vec<u8>> {
         rows.par_chunk_map(ComputeTaskPool::get(), CHUNK, |_, chunk| {
             let mut text = Vec::with_capacity(chunk.len() * 80);
             for &r in chunk {
-                row(&mut text, r, &homes, stock, price);
+                row(&mut text, r, &homes, price);
             }
             text
         }),
@@ -122,7 +121,6 @@ fn row(
     text: &mut Vec<u8>,
     (id, p, job, income, traits, member): &Resident,
     homes: &[Option<Household>],
-    stock: &HousingStock,
     price: f64,
 ) {
     let mut int = itoa::Buffer::new();
@@ -163,11 +161,7 @@ fn row(
             let value = if owns { h.home_value(price) } else { 0.0 };
             field(text, if owns { b"1" } else { b"0" });
             field(text, int.format(h.dwelling.0).as_bytes());
-            field(
-                text,
-                int.format(stock.dwellings[h.dwelling.0 as usize].estate)
-                    .as_bytes(),
-            );
+            field(text, int.format(h.estate).as_bytes());
             text.extend_from_slice(int.format(value.round() as i64).as_bytes());
         }
         None => text.extend_from_slice(b"0,,,0"),

@@ -154,17 +154,20 @@ impl Invariants {
                 ));
             }
             if hh.floor_area_m2 != d.floor_area_m2
+                || hh.estate != d.estate
                 || hh.quality != stock.estates[d.estate as usize].quality
             {
                 return Err(fail(
                     "each household in one dwelling",
                     format!(
-                        "household {} carries a home of {} m2 and quality {}, but dwelling {i} \
-                         has {} m2 and quality {}",
+                        "household {} carries a home of {} m2 in estate {} of quality {}, but \
+                         dwelling {i} has {} m2 in estate {} of quality {}",
                         id.0,
                         hh.floor_area_m2,
+                        hh.estate,
                         hh.quality,
                         d.floor_area_m2,
+                        d.estate,
                         stock.estates[d.estate as usize].quality
                     ),
                 ));

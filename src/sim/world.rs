@@ -253,6 +253,7 @@ pub fn build_world_with_progress(
                 tenure,
                 savings_yuan: (c.savings_years_of_income * household_income[h as usize]) as f32,
                 floor_area_m2: dwellings[d].floor_area_m2,
+                estate: dwellings[d].estate,
                 quality: estates[dwellings[d].estate as usize].quality,
             },
         ));
