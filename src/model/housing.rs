@@ -10,6 +10,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
+use bevy_tasks::{ComputeTaskPool, ParallelSliceMut};
 use serde::{Deserialize, Serialize};
 
 use crate::config::HousingConfig;
@@ -301,20 +302,26 @@ pub fn release_vacated(
     };
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
-    for (i, d) in dwellings.iter_mut().enumerate() {
-        let switch = match d.state {
-            DwellingState::ForSale => h.withdrawal_rate,
-            DwellingState::Vacant => h.relist_rate * willingness(d, estates),
-            _ => continue,
-        };
-        if streams.rng(i as u64 | 1 << 40).chance(switch) {
-            d.state = if d.state == DwellingState::ForSale {
-                DwellingState::Vacant
-            } else {
-                DwellingState::ForSale
+    // Each dwelling draws from its own stream, so the pass splits across threads freely.
+    let pool = ComputeTaskPool::get();
+    let chunk = dwellings.len().div_ceil(pool.thread_num().max(1)).max(1);
+    dwellings.par_chunk_map_mut(pool, chunk, |k, part| {
+        for (j, d) in part.iter_mut().enumerate() {
+            let switch = match d.state {
+                DwellingState::ForSale => h.withdrawal_rate,
+                DwellingState::Vacant => h.relist_rate * willingness(d, estates),
+                _ => continue,
             };
+            let i = (k * chunk + j) as u64;
+            if streams.rng(i | 1 << 40).chance(switch) {
+                d.state = if d.state == DwellingState::ForSale {
+                    DwellingState::Vacant
+                } else {
+                    DwellingState::ForSale
+                };
+            }
         }
-    }
+    });
     let mut list = std::mem::take(&mut vacated.0);
     list.sort_unstable_by_key(|v| v.0);
     for (d, tenure, reason) in list {
