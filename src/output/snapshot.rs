@@ -12,6 +12,7 @@ use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::housing::HousingMarket;
 use crate::model::labour::{Income, Job};
 use crate::model::migration::Traits;
+use crate::sim::Ids;
 use crate::sim::world::Resident;
 
 pub const HEADER: &str = "agent_id,household_id,age,sex,role,status,sector,income,climate_tolerance,attachment,owns_home,dwelling_id,estate_id,home_value\n";
@@ -43,14 +44,18 @@ pub fn format_agents(world: &mut World) -> Vec<Vec<u8>> {
         .iter(world)
         .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
         .collect();
-    // Sort small keys rather than whole rows.
-    let mut order: Vec<(AgentId, u32)> = stored
+    // Agent ids are unique and below `Ids::next_agent`: place each row at its id (a counting
+    // sort, one pass) instead of sorting.
+    let next_agent = world.resource::<Ids>().next_agent as usize;
+    let mut at_id = vec![u32::MAX; next_agent];
+    for (i, r) in stored.iter().enumerate() {
+        at_id[r.0.0 as usize] = i as u32;
+    }
+    let rows: Vec<&Resident> = at_id
         .iter()
-        .enumerate()
-        .map(|(i, r)| (r.0, i as u32))
+        .filter(|&&i| i != u32::MAX)
+        .map(|&i| &stored[i as usize])
         .collect();
-    order.sort_unstable();
-    let rows: Vec<&Resident> = order.iter().map(|&(_, i)| &stored[i as usize]).collect();
     let price = world.resource::<HousingMarket>().price_per_m2;
     crate::sim::init_task_pool(None);
     let mut texts = vec![HEADER.as_bytes().to_vec()];
@@ -184,6 +189,37 @@ fn thousandths(text: &mut Vec<u8>, x: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_are_every_resident_once_in_agent_id_order_after_years_of_churn() {
+        let cfg = crate::config::baseline();
+        let spec = crate::experiment::RunSpec {
+            seed: 3,
+            scale: 0.005,
+        };
+        let mut w = crate::experiment::world(&cfg, &spec);
+        let mut schedule = crate::sim::schedule::year_schedule();
+        for year in cfg.run.start_year..cfg.run.start_year + 3 {
+            w.resource_mut::<crate::sim::Clock>().year = year;
+            schedule.run(&mut w);
+        }
+        let residents = w.query::<&AgentId>().iter(&w).count();
+        let text: Vec<u8> = format_agents(&mut w).concat();
+        let text = String::from_utf8(text).unwrap();
+        let ids: Vec<u64> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), residents);
+        assert!(ids.windows(2).all(|p| p[0] < p[1]), "ids out of order");
+        // Births and arrivals after the start have ids above the first residents'.
+        let first = (cfg.city.population * spec.scale).round() as u64;
+        assert!(
+            ids.iter().any(|&id| id >= first),
+            "no resident born or arrived"
+        );
+    }
 
     #[test]
     fn thousandths_match_three_decimal_formatting() {
