@@ -4,7 +4,6 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
-use bevy_tasks::{ComputeTaskPool, ParallelSliceMut};
 use serde::{Deserialize, Serialize};
 
 use crate::config::DemographyConfig;
@@ -13,7 +12,7 @@ use crate::model::housing::{VacateReason, Vacated};
 use crate::model::labour::{Income, Job, Status};
 use crate::model::migration::Traits;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally, despawn_batch};
+use crate::sim::{Clock, Cohorts, Ids, Params, Tally, despawn_batch, par_parts_mut};
 
 /// A resident's stable id: never reused, and the only id that reaches output or decides order.
 #[derive(
@@ -236,11 +235,8 @@ pub fn settle_households(
     let mut count = vec![0u32; n];
     // Each thread takes a range of household ids and scans all residents for its own (as in
     // `gather_households`): the scans are sequential and the scattered writes are split.
-    let pool = ComputeTaskPool::get();
-    let range = n.div_ceil(pool.thread_num().max(1)).max(1);
     let readonly = residents.as_readonly();
-    count.par_chunk_map_mut(pool, range, |k, part| {
-        let first = k * range;
+    par_parts_mut(&mut count, |first, part| {
         for (_, _, person, member) in readonly
             .contiguous_iter()
             .expect("residents are stored in tables")

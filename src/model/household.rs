@@ -2,14 +2,13 @@
 //! Residents point at their household through `Member`; households point at their dwelling.
 
 use bevy_ecs::prelude::*;
-use bevy_tasks::{ComputeTaskPool, ParallelSliceMut};
 use serde::{Deserialize, Serialize};
 
 use super::demography::Person;
 use super::housing::DwellingId;
 use super::labour::{Income, Job, Status};
 use super::migration::Traits;
-use crate::sim::{HouseholdTable, Ids};
+use crate::sim::{HouseholdTable, Ids, par_parts_mut};
 
 #[derive(
     Component, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -40,7 +39,7 @@ pub struct Household {
 impl Household {
     /// What the home is worth at `price_per_m2` (the same as `HousingStock::value`).
     pub fn home_value(&self, price_per_m2: f64) -> f64 {
-        f64::from(self.floor_area_m2) * price_per_m2 * f64::from(self.quality)
+        super::housing::home_value(self.floor_area_m2, self.quality, price_per_m2)
     }
 }
 
@@ -127,10 +126,7 @@ pub fn gather_households(
     // Each thread takes a range of household ids and scans all residents for its own: the
     // scans are sequential, the scattered writes are split, and every household is still
     // summed in storage order, so the result does not depend on the thread count.
-    let pool = ComputeTaskPool::get();
-    let range = table.len().div_ceil(pool.thread_num().max(1)).max(1);
-    table.par_chunk_map_mut(pool, range, |k, part| {
-        let first = k * range;
+    par_parts_mut(table, |first, part| {
         for (p, j, inc, t, m) in residents
             .contiguous_iter()
             .expect("residents are stored in tables")

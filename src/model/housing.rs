@@ -10,7 +10,6 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
-use bevy_tasks::{ComputeTaskPool, ParallelSliceMut};
 use serde::{Deserialize, Serialize};
 
 use crate::config::HousingConfig;
@@ -19,7 +18,7 @@ use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::labour::{Income, LabourMarket, Status};
 use crate::model::migration::Arrivals;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, HouseholdTable, Ids, Params, Tally};
+use crate::sim::{Clock, Cohorts, HouseholdTable, Ids, Params, Tally, par_parts_mut};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DwellingId(pub u32);
@@ -60,12 +59,20 @@ pub struct HousingStock {
     pub estates: Vec<Estate>,
 }
 
+/// What a home of `floor_area_m2` in an estate of `quality` is worth at `price_per_m2`: the
+/// one valuation rule, whichever copy of the area and quality it is given.
+pub fn home_value(floor_area_m2: f32, quality: f32, price_per_m2: f64) -> f64 {
+    f64::from(floor_area_m2) * price_per_m2 * f64::from(quality)
+}
+
 impl HousingStock {
     pub fn value(&self, d: DwellingId, price_per_m2: f64) -> f64 {
         let dw = &self.dwellings[d.0 as usize];
-        f64::from(dw.floor_area_m2)
-            * price_per_m2
-            * f64::from(self.estates[dw.estate as usize].quality)
+        home_value(
+            dw.floor_area_m2,
+            self.estates[dw.estate as usize].quality,
+            price_per_m2,
+        )
     }
 
     /// A household living in `d`, carrying the home's size and quality.
@@ -246,8 +253,7 @@ impl ListingBook {
         let mut fallback = None;
         let mut chosen = None;
         for (pos, &(area, quality)) in self.top.iter().enumerate() {
-            // The same product as `HousingStock::value`.
-            if f64::from(area) * price * f64::from(quality) <= budget {
+            if home_value(area, quality, price) <= budget {
                 fallback = Some(pos);
                 if rng.chance(preference) {
                     chosen = Some(pos);
@@ -296,23 +302,20 @@ pub fn release_vacated(
     let h = &params.housing;
     let price = market.price_per_m2;
     let willingness = |d: &Dwelling, estates: &[Estate]| {
-        let value =
-            f64::from(d.floor_area_m2) * price * f64::from(estates[d.estate as usize].quality);
+        let value = home_value(d.floor_area_m2, estates[d.estate as usize].quality, price);
         seller_willingness(h, value, f64::from(d.last_sale_price))
     };
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
     // Each dwelling draws from its own stream, so the pass splits across threads freely.
-    let pool = ComputeTaskPool::get();
-    let chunk = dwellings.len().div_ceil(pool.thread_num().max(1)).max(1);
-    dwellings.par_chunk_map_mut(pool, chunk, |k, part| {
+    par_parts_mut(dwellings, |first, part| {
         for (j, d) in part.iter_mut().enumerate() {
             let switch = match d.state {
                 DwellingState::ForSale => h.withdrawal_rate,
                 DwellingState::Vacant => h.relist_rate * willingness(d, estates),
                 _ => continue,
             };
-            let i = (k * chunk + j) as u64;
+            let i = (first + j) as u64;
             if streams.rng(i | 1 << 40).chance(switch) {
                 d.state = if d.state == DwellingState::ForSale {
                     DwellingState::Vacant

@@ -52,6 +52,16 @@ pub fn despawn_batch(commands: &mut Commands, entities: Vec<Entity>) {
     });
 }
 
+/// Run `f` on one contiguous part of `items` per compute thread, passing the index of the
+/// part's first item. Every item is in exactly one part, so work keyed by index (a household
+/// id, a dwelling id) splits across threads without changing any result.
+pub fn par_parts_mut<T: Send>(mut items: &mut [T], f: impl Fn(usize, &mut [T]) + Send + Sync) {
+    use bevy_tasks::{ComputeTaskPool, ParallelSliceMut};
+    let pool = ComputeTaskPool::get();
+    let size = items.len().div_ceil(pool.thread_num().max(1)).max(1);
+    items.par_chunk_map_mut(pool, size, |k, part| f(k * size, part));
+}
+
 /// Ids are never reused; new agents and households take the next one.
 #[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Ids {

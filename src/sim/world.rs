@@ -10,7 +10,7 @@ use crate::model::demography::{AgentId, Formations, Person, Sex};
 use crate::model::economy::Economy;
 use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
 use crate::model::housing::{
-    Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, Vacated,
+    Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, Vacated, home_value,
 };
 use crate::model::labour::{
     CoalSector, Income, Job, LabourMarket, Sector, Status, income_for, retirement_age,
@@ -237,9 +237,11 @@ pub fn build_world_with_progress(
         let d = order[h as usize];
         dwellings[d].state = DwellingState::Occupied;
         dwellings[d].occupant = Some(HouseholdId(h));
-        let value = f64::from(dwellings[d].floor_area_m2)
-            * c.price_per_m2
-            * f64::from(estates[dwellings[d].estate as usize].quality);
+        let value = home_value(
+            dwellings[d].floor_area_m2,
+            estates[dwellings[d].estate as usize].quality,
+            c.price_per_m2,
+        );
         dwellings[d].last_sale_price = value as f32;
         let tenure = if rng.chance(c.owner_share) {
             Tenure::Owner
