@@ -336,7 +336,7 @@ impl Sink for RunFolder {
         if self.snapshots.includes(y, self.start_year) {
             let path = self.staging.join(format!("agents/agents_{y}.csv"));
             self.snapshot_writer
-                .send(path, snapshot::format_agents(world))?;
+                .send(path, snapshot::AgentRows::capture(world))?;
         }
         self.last_year = Some(y);
         Ok(())

@@ -1,7 +1,6 @@
 //! Agent snapshots: one row per resident, sorted by agent id.
 
 use bevy_ecs::prelude::*;
-use bevy_tasks::{ComputeTaskPool, ParallelSlice};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -17,83 +16,94 @@ use crate::sim::world::Resident;
 
 pub const HEADER: &str = "agent_id,household_id,age,sex,role,status,sector,income,climate_tolerance,attachment,owns_home,dwelling_id,estate_id,home_value\n";
 
-/// Rows formatted per task.
+/// Rows formatted before their text is written out.
 const CHUNK: usize = 1 << 14;
 
 /// Write every resident of `world` as CSV rows to `out`.
 pub fn write_agents(world: &mut World, out: &mut impl Write) -> std::io::Result<()> {
-    for text in format_agents(world) {
-        out.write_all(&text)?;
-    }
-    Ok(())
+    AgentRows::capture(world).write(out)
 }
 
-/// Every resident of `world` as CSV text, header first, rows in agent-id order, in pieces to
-/// be written one after another. Rows are formatted in parallel chunks on the compute pool.
-pub fn format_agents(world: &mut World) -> Vec<Vec<u8>> {
-    let mut homes: Vec<Option<Household>> = Vec::new();
-    for (id, hh) in world.query::<(&HouseholdId, &Household)>().iter(world) {
-        let i = id.0 as usize;
-        if homes.len() <= i {
-            homes.resize(i + 1, None);
-        }
-        homes[i] = Some(*hh);
-    }
-    let mut query = world.query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>();
-    let stored: Vec<Resident> = query
-        .iter(world)
-        .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
-        .collect();
-    // Agent ids are unique and below `Ids::next_agent`: place each row at its id (a counting
-    // sort, one pass) instead of sorting.
-    let next_agent = world.resource::<Ids>().next_agent as usize;
-    let mut at_id = vec![u32::MAX; next_agent];
-    for (i, r) in stored.iter().enumerate() {
-        at_id[r.0.0 as usize] = i as u32;
-    }
-    let rows: Vec<&Resident> = at_id
-        .iter()
-        .filter(|&&i| i != u32::MAX)
-        .map(|&i| &stored[i as usize])
-        .collect();
-    let price = world.resource::<HousingMarket>().price_per_m2;
-    crate::sim::init_task_pool(None);
-    let mut texts = vec![HEADER.as_bytes().to_vec()];
-    texts.extend(
-        rows.par_chunk_map(ComputeTaskPool::get(), CHUNK, |_, chunk| {
-            let mut text = Vec::with_capacity(chunk.len() * 80);
-            for &r in chunk {
-                row(&mut text, r, &homes, price);
+/// One year's residents and their homes, copied out of the world (a sequential pass over
+/// each table), so the snapshot can be sorted, formatted and written on another thread while
+/// the run goes on.
+pub struct AgentRows {
+    residents: Vec<Resident>,
+    /// Indexed by household id.
+    homes: Vec<Option<Household>>,
+    /// Every agent id is below this.
+    next_agent: usize,
+    price_per_m2: f64,
+}
+
+impl AgentRows {
+    pub fn capture(world: &mut World) -> Self {
+        let mut homes: Vec<Option<Household>> = Vec::new();
+        for (id, hh) in world.query::<(&HouseholdId, &Household)>().iter(world) {
+            let i = id.0 as usize;
+            if homes.len() <= i {
+                homes.resize(i + 1, None);
             }
-            text
-        }),
-    );
-    texts
+            homes[i] = Some(*hh);
+        }
+        let mut query = world.query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>();
+        let residents = query
+            .iter(world)
+            .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
+            .collect();
+        AgentRows {
+            residents,
+            homes,
+            next_agent: world.resource::<Ids>().next_agent as usize,
+            price_per_m2: world.resource::<HousingMarket>().price_per_m2,
+        }
+    }
+
+    /// The CSV text, header first, rows in agent-id order.
+    pub fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        // Agent ids are unique and below `next_agent`: place each row at its id (a counting
+        // sort, one pass) instead of sorting.
+        let mut at_id = vec![u32::MAX; self.next_agent];
+        for (i, r) in self.residents.iter().enumerate() {
+            at_id[r.0.0 as usize] = i as u32;
+        }
+        out.write_all(HEADER.as_bytes())?;
+        let mut text = Vec::with_capacity(CHUNK * 128);
+        for ids in at_id.chunks(CHUNK) {
+            text.clear();
+            for &i in ids.iter().filter(|&&i| i != u32::MAX) {
+                row(&mut text, &self.residents[i as usize], &self.homes, self.price_per_m2);
+            }
+            out.write_all(&text)?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes snapshot files on a thread of its own, so the run goes on to the next year while
-/// the previous year's text is written. At most one file waits while another is written.
+/// the previous year's rows are sorted, formatted and written. At most one year waits while
+/// another is written.
 #[derive(Default)]
 pub struct SnapshotWriter {
-    queue: Option<SyncSender<(PathBuf, Vec<Vec<u8>>)>>,
+    queue: Option<SyncSender<(PathBuf, AgentRows)>>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl SnapshotWriter {
-    /// Queue `text` to be written to `path`; fails if an earlier file could not be written.
-    pub fn send(&mut self, path: PathBuf, text: Vec<Vec<u8>>) -> anyhow::Result<()> {
+    /// Queue `rows` to be written to `path`; fails if an earlier file could not be written.
+    pub fn send(&mut self, path: PathBuf, rows: AgentRows) -> anyhow::Result<()> {
         if self.queue.is_none() {
-            let (tx, rx) = sync_channel::<(PathBuf, Vec<Vec<u8>>)>(0);
+            let (tx, rx) = sync_channel::<(PathBuf, AgentRows)>(0);
             self.queue = Some(tx);
             self.thread = Some(std::thread::spawn(move || {
-                for (path, text) in rx {
-                    write_file(&path, &text)?;
+                for (path, rows) in rx {
+                    write_file(&path, &rows)?;
                 }
                 Ok(())
             }));
         }
         let queue = self.queue.as_ref().expect("just started");
-        if queue.send((path, text)).is_err() {
+        if queue.send((path, rows)).is_err() {
             // The thread stopped on an error: report it.
             return self.wait();
         }
@@ -112,12 +122,10 @@ impl SnapshotWriter {
     }
 }
 
-fn write_file(path: &std::path::Path, text: &[Vec<u8>]) -> anyhow::Result<()> {
+fn write_file(path: &std::path::Path, rows: &AgentRows) -> anyhow::Result<()> {
     let cannot = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", path.display());
     let mut f = std::fs::File::create(path).map_err(cannot)?;
-    for piece in text {
-        f.write_all(piece).map_err(cannot)?;
-    }
+    rows.write(&mut f).map_err(cannot)?;
     f.flush().map_err(cannot)
 }
 
@@ -204,7 +212,8 @@ mod tests {
             schedule.run(&mut w);
         }
         let residents = w.query::<&AgentId>().iter(&w).count();
-        let text: Vec<u8> = format_agents(&mut w).concat();
+        let mut text = Vec::new();
+        write_agents(&mut w, &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         let ids: Vec<u64> = text
             .lines()
