@@ -72,7 +72,12 @@ impl AgentRows {
         for ids in at_id.chunks(CHUNK) {
             text.clear();
             for &i in ids.iter().filter(|&&i| i != u32::MAX) {
-                row(&mut text, &self.residents[i as usize], &self.homes, self.price_per_m2);
+                row(
+                    &mut text,
+                    &self.residents[i as usize],
+                    &self.homes,
+                    self.price_per_m2,
+                );
             }
             out.write_all(&text)?;
         }
