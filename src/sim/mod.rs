@@ -60,10 +60,11 @@ const DESPAWN_AHEAD: usize = 256;
 
 /// Read what despawning `entities` will touch: their locations, their rows in their archetype
 /// and table, and the locations of the entities at the end of the table (each despawn moves
-/// one of them into the freed row). These loads do not depend on each other, so many cache
-/// misses are in flight at once; a despawn's own loads each wait for the one before. At full
-/// scale this took the run's ~840,000 despawns from 785 to 591 ms (median of 5 interleaved
-/// runs), with the same result.
+/// one of them into the freed row); and ask for their rows of every column to be fetched for
+/// writing. These loads do not depend on each other, so many cache misses are in flight at
+/// once; a despawn's own loads each wait for the one before. At full scale, the run's
+/// ~840,000 despawns took 785 -> 591 ms with the reads (median of 5 interleaved runs) and
+/// 625 -> 505 ms when the column prefetch was added (another 5), with the same result.
 fn warm_up(world: &World, entities: &[Entity]) -> u64 {
     let table_of = |e: Entity| {
         let loc = world.entities().get(e).ok().flatten()?;
@@ -81,6 +82,7 @@ fn warm_up(world: &World, entities: &[Entity]) -> u64 {
                 .id()
                 .to_bits();
             sum ^= table.entities()[loc.table_row.index()].to_bits();
+            prefetch_row(table, loc.table_row);
         }
     }
     if let Some((_, _, table)) = entities.first().and_then(|&e| table_of(e)) {
@@ -92,6 +94,31 @@ fn warm_up(world: &World, entities: &[Entity]) -> u64 {
     }
     sum
 }
+
+/// Ask the CPU to fetch, for writing, `row` of every column of `table` and of its two change-tick
+/// arrays (a despawn moves the table's last row over it). A hint only: nothing is read.
+#[cfg(target_arch = "x86_64")]
+fn prefetch_row(table: &bevy_ecs::storage::Table, row: bevy_ecs::storage::TableRow) {
+    use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
+    for column in table.iter_columns() {
+        // SAFETY: `row` is the row of a live entity of `table`, so it is below the length of
+        // each column; the pointers are only passed to the prefetch, never dereferenced.
+        let rows = unsafe {
+            [
+                column.get_data_unchecked(row).as_ptr() as *const i8,
+                column.get_added_tick_unchecked(row).get() as *const i8,
+                column.get_changed_tick_unchecked(row).get() as *const i8,
+            ]
+        };
+        for p in rows {
+            // SAFETY: a prefetch has no effect on memory; sse is in the x86_64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_ET0>(p) };
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch_row(_table: &bevy_ecs::storage::Table, _row: bevy_ecs::storage::TableRow) {}
 
 /// Run `f` on one contiguous part of `items` per compute thread, passing the index of the
 /// part's first item. Every item is in exactly one part, so work keyed by index (a household
