@@ -335,8 +335,9 @@ impl Sink for RunFolder {
         .with_context(|| cannot(TABLES[2]))?;
         if self.snapshots.includes(y, self.start_year) {
             let path = self.staging.join(format!("agents/agents_{y}.csv"));
-            self.snapshot_writer
-                .send(path, snapshot::AgentRows::capture(world))?;
+            let mut rows = self.snapshot_writer.rows();
+            rows.fill(world);
+            self.snapshot_writer.send(path, rows)?;
         }
         self.last_year = Some(y);
         Ok(())

@@ -3,7 +3,7 @@
 use bevy_ecs::prelude::*;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::model::demography::{AgentId, Person, Sex};
@@ -26,7 +26,9 @@ pub fn write_agents(world: &mut World, out: &mut impl Write) -> std::io::Result<
 
 /// One year's residents and their homes, copied out of the world (a sequential pass over
 /// each table), so the snapshot can be sorted, formatted and written on another thread while
-/// the run goes on.
+/// the run goes on. The writer hands each back to be filled again the next year, so the copy
+/// reuses memory that is already mapped.
+#[derive(Default)]
 pub struct AgentRows {
     residents: Vec<Resident>,
     /// Indexed by household id.
@@ -38,25 +40,29 @@ pub struct AgentRows {
 
 impl AgentRows {
     pub fn capture(world: &mut World) -> Self {
-        let mut homes: Vec<Option<Household>> = Vec::new();
+        let mut rows = AgentRows::default();
+        rows.fill(world);
+        rows
+    }
+
+    /// Replace the rows with the residents and homes of `world`.
+    pub fn fill(&mut self, world: &mut World) {
+        let ids = world.resource::<Ids>();
+        self.next_agent = ids.next_agent as usize;
+        let next_household = ids.next_household as usize;
+        self.price_per_m2 = world.resource::<HousingMarket>().price_per_m2;
+        self.homes.clear();
+        self.homes.resize(next_household, None);
         for (id, hh) in world.query::<(&HouseholdId, &Household)>().iter(world) {
-            let i = id.0 as usize;
-            if homes.len() <= i {
-                homes.resize(i + 1, None);
-            }
-            homes[i] = Some(*hh);
+            self.homes[id.0 as usize] = Some(*hh);
         }
         let mut query = world.query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>();
-        let residents = query
-            .iter(world)
-            .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
-            .collect();
-        AgentRows {
-            residents,
-            homes,
-            next_agent: world.resource::<Ids>().next_agent as usize,
-            price_per_m2: world.resource::<HousingMarket>().price_per_m2,
-        }
+        self.residents.clear();
+        self.residents.extend(
+            query
+                .iter(world)
+                .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m)),
+        );
     }
 
     /// The CSV text, header first, rows in agent-id order.
@@ -91,18 +97,32 @@ impl AgentRows {
 #[derive(Default)]
 pub struct SnapshotWriter {
     queue: Option<SyncSender<(PathBuf, AgentRows)>>,
+    /// Rows already written, handed back to be filled again.
+    spare: Option<Receiver<AgentRows>>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl SnapshotWriter {
+    /// Rows to fill for the next snapshot: one the writer has finished with, if any.
+    pub fn rows(&mut self) -> AgentRows {
+        self.spare
+            .as_ref()
+            .and_then(|r| r.try_recv().ok())
+            .unwrap_or_default()
+    }
+
     /// Queue `rows` to be written to `path`; fails if an earlier file could not be written.
     pub fn send(&mut self, path: PathBuf, rows: AgentRows) -> anyhow::Result<()> {
         if self.queue.is_none() {
             let (tx, rx) = sync_channel::<(PathBuf, AgentRows)>(0);
+            let (back, spare) = channel::<AgentRows>();
             self.queue = Some(tx);
+            self.spare = Some(spare);
             self.thread = Some(std::thread::spawn(move || {
                 for (path, rows) in rx {
                     write_file(&path, &rows)?;
+                    // The run may have finished and stopped taking rows back.
+                    back.send(rows).ok();
                 }
                 Ok(())
             }));
