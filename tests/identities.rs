@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use shrinkcity::config;
 use shrinkcity::experiment::{RunSpec, run_to_memory, world};
-use shrinkcity::model::household::{Household, HouseholdId};
+use shrinkcity::model::household::{Household, HouseholdId, Households};
 use shrinkcity::model::housing::{DwellingState, HousingStock};
 use shrinkcity::output::Recorder;
 use shrinkcity::sim::{Clock, schedule::year_schedule};
@@ -85,9 +85,9 @@ fn every_household_has_one_dwelling_and_none_is_shared() {
         w.resource_mut::<Clock>().year = year;
         schedule.run(&mut w);
         let homes: Vec<(HouseholdId, Household)> = w
-            .query::<(&HouseholdId, &Household)>()
-            .iter(&w)
-            .map(|(i, h)| (*i, *h))
+            .resource::<Households>()
+            .iter()
+            .map(|(i, h)| (i, *h))
             .collect();
         let stock = w.resource::<HousingStock>();
         let mut seen = HashMap::new();

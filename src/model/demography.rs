@@ -7,7 +7,7 @@ use bevy_ecs::utils::Parallel;
 use serde::{Deserialize, Serialize};
 
 use crate::config::DemographyConfig;
-use crate::model::household::{Household, HouseholdId, Member, Role};
+use crate::model::household::{HouseholdId, Households, Member, Role};
 use crate::model::housing::{VacateReason, Vacated};
 use crate::model::labour::{Income, Job, Status};
 use crate::model::migration::Traits;
@@ -223,10 +223,9 @@ type Successor = (u8, u8, AgentId, Entity);
 /// or keep it empty); households whose head died get a new head (the partner, else the
 /// oldest member).
 pub fn settle_households(
-    mut commands: Commands,
     ids: Res<Ids>,
     mut vacated: ResMut<Vacated>,
-    households: Query<(Entity, &HouseholdId, &Household)>,
+    mut households: ResMut<Households>,
     mut residents: Query<(Entity, &AgentId, &mut Person, &Member)>,
 ) {
     let n = ids.next_household as usize;
@@ -254,18 +253,17 @@ pub fn settle_households(
             }
         }
     });
-    let mut empty: Vec<_> = households
+    let empty: Vec<HouseholdId> = households
         .iter()
-        .filter(|(_, id, _)| count[id.0 as usize] == 0)
-        .map(|(e, id, hh)| (*id, e, *hh))
+        .filter(|(id, _)| count[id.0 as usize] == 0)
+        .map(|(id, _)| id)
         .collect();
-    empty.sort_unstable_by_key(|x| x.0);
-    for (_, _, hh) in &empty {
+    for id in empty {
+        let hh = households.remove(id).expect("listed above");
         vacated
             .0
             .push((hh.dwelling, hh.tenure, VacateReason::Dissolved));
     }
-    despawn_batch(&mut commands, empty.into_iter().map(|x| x.1).collect());
     // Households that lost their head (rare): the partner, else the oldest member, steps up.
     let headless = |h: usize| count[h] != 0 && count[h] & HEAD == 0;
     if !(0..n).any(headless) {

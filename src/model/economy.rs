@@ -6,7 +6,7 @@
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::household::{Household, HouseholdId, Tenure};
+use crate::model::household::{Households, Tenure};
 use crate::model::housing::HousingMarket;
 use crate::model::labour::LabourMarket;
 use crate::sim::{HouseholdTable, Params};
@@ -52,11 +52,10 @@ pub fn measure_retail_sales(
     labour: Res<LabourMarket>,
     market: Res<HousingMarket>,
     mut economy: ResMut<Economy>,
-    households: Query<(&HouseholdId, &Household)>,
+    households: Res<Households>,
 ) {
     let price = market.price_per_m2;
-    // Summed in storage order, which is deterministic (the same world history gives the
-    // same order, and checkpoints respawn in it).
+    // Summed in household-id order.
     let total: f64 = households
         .iter()
         .map(|(id, h)| {

@@ -10,9 +10,7 @@ use super::labour::{Income, Job, Status};
 use super::migration::Traits;
 use crate::sim::{HouseholdTable, Ids, par_parts_mut};
 
-#[derive(
-    Component, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct HouseholdId(pub u32);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +20,7 @@ pub enum Tenure {
     Renter,
 }
 
-#[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Household {
     pub dwelling: DwellingId,
     pub tenure: Tenure,
@@ -40,6 +38,96 @@ impl Household {
     /// What the home is worth at `price_per_m2` (the same as `HousingStock::value`).
     pub fn home_value(&self, price_per_m2: f64) -> f64 {
         super::housing::home_value(self.floor_area_m2, self.quality, price_per_m2)
+    }
+}
+
+/// Every household, indexed by its id; a slot is `None` once the household has dissolved or
+/// left. Households are a resource, not entities (as dwellings are): they are always reached
+/// by id, from a resident's `Member` or a dwelling's occupant, so a list serves better than
+/// entities, and a household that goes costs clearing a slot instead of a despawn. Passes
+/// over households run in id order.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Households {
+    slots: Vec<Option<Household>>,
+    live: usize,
+}
+
+impl Households {
+    pub fn get(&self, id: HouseholdId) -> Option<&Household> {
+        self.slots.get(id.0 as usize)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, id: HouseholdId) -> Option<&mut Household> {
+        self.slots.get_mut(id.0 as usize)?.as_mut()
+    }
+
+    /// Add a household (ids are never reused, so the slot is empty).
+    pub fn insert(&mut self, id: HouseholdId, household: Household) {
+        let i = id.0 as usize;
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        debug_assert!(self.slots[i].is_none(), "household {i} inserted twice");
+        self.slots[i] = Some(household);
+        self.live += 1;
+    }
+
+    /// The household leaves the city or dissolves.
+    pub fn remove(&mut self, id: HouseholdId) -> Option<Household> {
+        let gone = self.slots.get_mut(id.0 as usize)?.take();
+        self.live -= usize::from(gone.is_some());
+        gone
+    }
+
+    /// How many households there are.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Every household with its id, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (HouseholdId, &Household)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| Some((HouseholdId(i as u32), h.as_ref()?)))
+    }
+
+    /// Every slot, indexed by household id.
+    pub fn slots(&self) -> &[Option<Household>] {
+        &self.slots
+    }
+
+    /// Run `f` on every household, split across the compute threads by id range (so in no
+    /// particular order overall: collect and sort what it finds).
+    pub fn par_for_each(&self, f: impl Fn(HouseholdId, &Household) + Send + Sync) {
+        use bevy_tasks::{ComputeTaskPool, ParallelSlice};
+        let pool = ComputeTaskPool::get();
+        let size = self
+            .slots
+            .len()
+            .div_ceil(pool.thread_num().max(1) * 4)
+            .max(1);
+        self.slots.par_chunk_map(pool, size, |k, part| {
+            for (j, h) in part.iter().enumerate() {
+                if let Some(h) = h {
+                    f(HouseholdId((k * size + j) as u32), h);
+                }
+            }
+        });
+    }
+}
+
+impl FromIterator<(HouseholdId, Household)> for Households {
+    fn from_iter<I: IntoIterator<Item = (HouseholdId, Household)>>(iter: I) -> Self {
+        let mut all = Households::default();
+        for (id, h) in iter {
+            all.insert(id, h);
+        }
+        all
     }
 }
 
@@ -141,4 +229,52 @@ pub fn gather_households(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home(dwelling: u32) -> Household {
+        Household {
+            dwelling: DwellingId(dwelling),
+            tenure: Tenure::Owner,
+            savings_yuan: 0.0,
+            floor_area_m2: 80.0,
+            estate: 0,
+            quality: 1.0,
+        }
+    }
+
+    /// Households come and go by id; passes see the live ones once each, in id order (serial)
+    /// or split across threads (every one exactly once).
+    #[test]
+    fn households_are_found_by_id_and_visited_once() {
+        crate::sim::init_task_pool(None);
+        let mut all: Households = (0..1000).map(|i| (HouseholdId(i), home(i))).collect();
+        for i in (0..1000).step_by(3) {
+            assert!(all.remove(HouseholdId(i)).is_some());
+        }
+        assert!(all.remove(HouseholdId(0)).is_none(), "already gone");
+        all.insert(HouseholdId(1500), home(1500));
+        assert_eq!(all.len(), 1000 - 334 + 1);
+        assert_eq!(all.get(HouseholdId(1500)).map(|h| h.dwelling.0), Some(1500));
+        assert!(all.get(HouseholdId(3)).is_none());
+        all.get_mut(HouseholdId(4)).unwrap().savings_yuan = 7.0;
+        assert_eq!(all.get(HouseholdId(4)).unwrap().savings_yuan, 7.0);
+
+        let ids: Vec<u32> = all.iter().map(|(id, _)| id.0).collect();
+        assert_eq!(ids.len(), all.len());
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "id order");
+        assert!(ids.iter().all(|&i| i % 3 != 0 || i == 1500));
+
+        let seen = std::sync::Mutex::new(Vec::new());
+        all.par_for_each(|id, h| {
+            assert_eq!(id.0, h.dwelling.0, "id matches its slot");
+            seen.lock().unwrap().push(id.0);
+        });
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, ids);
+    }
 }

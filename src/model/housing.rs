@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::HousingConfig;
 use crate::model::demography::{Formations, HomeLeaver, Person};
-use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
+use crate::model::household::{Household, HouseholdId, Households, Member, Role, Tenure};
 use crate::model::labour::{Income, LabourMarket, Status};
 use crate::model::migration::Arrivals;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
@@ -170,7 +170,6 @@ pub fn seller_willingness(h: &HousingConfig, value: f64, reference: f64) -> f64 
 enum MoverKind {
     /// An existing household: displaced by demolition (must move) or buying up.
     Existing {
-        entity: Entity,
         hid: HouseholdId,
         must_move: bool,
     },
@@ -394,7 +393,7 @@ pub fn trade_homes(
     (mut formations, mut arrivals): (ResMut<Formations>, ResMut<Arrivals>),
     labour: Res<LabourMarket>,
     mut table: ResMut<HouseholdTable>,
-    mut households: Query<(Entity, &HouseholdId, &mut Household)>,
+    mut households: ResMut<Households>,
     mut residents: Query<(&mut Person, &Income, &mut Member)>,
 ) {
     let h = &params.housing;
@@ -418,7 +417,7 @@ pub fn trade_homes(
     // Shantytown redevelopment: occupied dwellings in shanty estates are demolished; their
     // households receive cash compensation and must find a new home.
     let mut rng = SimRng::new(clock.seed, year, Stage::Demolition, 0);
-    let n_households = households.iter().count() as f64;
+    let n_households = households.len() as f64;
     let n_demolish = (params.policy.shantytown_demolitions_per_1000.at(year) * n_households
         / 1000.0
         + rng.uniform())
@@ -450,7 +449,7 @@ pub fn trade_homes(
     // Movers.
     let upgrade_streams = Streams::new(clock.seed, year, Stage::Upgrade);
     let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
-    households.par_iter().for_each(|(entity, hid, hh)| {
+    households.par_for_each(|hid, hh| {
         let budget = || {
             let income = f64::from(table.0[hid.0 as usize].income_yuan);
             h.price_to_income_limit * income + f64::from(hh.savings_yuan)
@@ -459,8 +458,7 @@ pub fn trade_homes(
             upgraders.borrow_local_mut().push(Mover {
                 key: (0, u64::from(hid.0)),
                 kind: MoverKind::Existing {
-                    entity,
-                    hid: *hid,
+                    hid,
                     must_move: true,
                 },
                 budget_yuan: budget() + c,
@@ -479,8 +477,7 @@ pub fn trade_homes(
             upgraders.borrow_local_mut().push(Mover {
                 key: (1, u64::from(hid.0)),
                 kind: MoverKind::Existing {
-                    entity,
-                    hid: *hid,
+                    hid,
                     must_move: false,
                 },
                 budget_yuan: budget() + equity,
@@ -556,21 +553,21 @@ pub fn trade_homes(
     }
 
     // Apply moves.
-    let mut by_entity: Vec<(Entity, DwellingId, Tenure, f64)> = Vec::new();
+    let mut existing: Vec<(HouseholdId, DwellingId, Tenure, f64)> = Vec::new();
     for (m, d, tenure) in placed {
         let value = stock.value(d, price);
         if tenure == Tenure::Owner {
             stock.dwellings[d.0 as usize].last_sale_price = value as f32;
         }
         match m.kind {
-            MoverKind::Existing { entity, hid, .. } => {
+            MoverKind::Existing { hid, .. } => {
                 stock.occupy(d, hid);
-                by_entity.push((entity, d, tenure, value));
+                existing.push((hid, d, tenure, value));
             }
             MoverKind::Formation(i) => {
                 let hid = ids.household();
                 stock.occupy(d, hid);
-                commands.spawn((hid, stock.household(d, tenure, 0.0)));
+                households.insert(hid, stock.household(d, tenure, 0.0));
                 for (k, leaver) in formations[i].iter().enumerate() {
                     if let Ok((mut p, income, mut member)) = residents.get_mut(leaver.entity) {
                         p.role = if k == 0 { Role::Head } else { Role::Partner };
@@ -588,7 +585,7 @@ pub fn trade_homes(
                 } else {
                     a.savings_yuan
                 };
-                commands.spawn((hid, stock.household(d, tenure, savings)));
+                households.insert(hid, stock.household(d, tenure, savings));
                 tally.immigrants += a.members.len() as u64;
                 // Arriving adults look for work here: they enter the local job search.
                 tally.new_job_seekers += a
@@ -618,11 +615,10 @@ pub fn trade_homes(
             }
         }
     }
-    by_entity.sort_unstable_by_key(|x| x.0.to_bits());
-    for (entity, d, tenure, value) in by_entity {
-        if let Ok((_, hid, mut hh)) = households.get_mut(entity) {
+    for (hid, d, tenure, value) in existing {
+        if let Some(hh) = households.get_mut(hid) {
             let old = hh.dwelling;
-            if stock.dwellings[old.0 as usize].occupant == Some(*hid) {
+            if stock.dwellings[old.0 as usize].occupant == Some(hid) {
                 // An owner who bought up lists the old home; a renter just leaves it.
                 let state = if hh.tenure == Tenure::Owner {
                     DwellingState::ForSale

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{CityConfig, Config, MigrationConfig};
 use crate::model::demography::{AgentId, Person, Sex};
-use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
+use crate::model::household::{HouseholdId, Households, Member, Role, Tenure};
 use crate::model::housing::{HousingMarket, VacateReason, Vacated};
 use crate::model::labour::{Income, Job, LabourMarket, Status};
 use crate::sim::rng::{SimRng, Stage, Streams, poisson};
@@ -170,7 +170,7 @@ pub fn emigrate(
     mut state: ResMut<MigrationState>,
     mut vacated: ResMut<Vacated>,
     mut household_table: ResMut<HouseholdTable>,
-    households: Query<(Entity, &HouseholdId, &Household)>,
+    mut households: ResMut<Households>,
     residents: Query<(Entity, &AgentId, &Person, &Job, &Income, &Traits, &Member)>,
 ) {
     let m = &params.migration;
@@ -182,8 +182,8 @@ pub fn emigrate(
     let household_streams = Streams::new(clock.seed, year, Stage::HouseholdMigration);
     let young_streams = Streams::new(clock.seed, year, Stage::YoungMigration);
     // Households: the head decides for everyone.
-    let mut leaving: Parallel<Vec<(HouseholdId, Entity, Household, u8)>> = Parallel::default();
-    households.par_iter().for_each(|(entity, hid, hh)| {
+    let mut leaving: Parallel<Vec<(HouseholdId, u8)>> = Parallel::default();
+    households.par_for_each(|hid, hh| {
         // The draw comes first: a move needs it below `leave_probability`, which never
         // exceeds the realisation rate, so most households are settled without the utility.
         let draw = household_streams.rng(u64::from(hid.0)).uniform();
@@ -221,19 +221,19 @@ pub fn emigrate(
         if draw < leave_probability(m.realisation_rate, v) {
             leaving
                 .borrow_local_mut()
-                .push((*hid, entity, *hh, main_driver(&terms) as u8));
+                .push((hid, main_driver(&terms) as u8));
         }
     });
     let mut leaving: Vec<_> = leaving.drain().collect();
     leaving.sort_unstable_by_key(|l| l.0);
     let mut household_driver = vec![u8::MAX; ids.next_household as usize];
-    for (hid, _, hh, driver) in &leaving {
-        household_driver[hid.0 as usize] = *driver;
+    for &(hid, driver) in &leaving {
+        household_driver[hid.0 as usize] = driver;
+        let hh = households.remove(hid).expect("found above");
         vacated
             .0
             .push((hh.dwelling, hh.tenure, VacateReason::Emigrated));
     }
-    despawn_batch(&mut commands, leaving.iter().map(|l| l.1).collect());
 
     // Everyone leaving, in one pass: members of leaving households go with them; young adults
     // living with their parents decide alone (and take their income out of the household).
@@ -345,14 +345,14 @@ pub fn admit_immigrants(
     housing: Res<HousingMarket>,
     labour: Res<LabourMarket>,
     mut arrivals: ResMut<Arrivals>,
-    households: Query<(), With<HouseholdId>>,
+    households: Res<Households>,
 ) {
     let m = &params.migration;
     let c = &params.city;
     let relative_price = housing.price_per_m2 / labour.wage_index / c.price_per_m2;
     let mean = expected_arrivals(
         m,
-        households.iter().count() as f64,
+        households.len() as f64,
         1.0 - relative_price,
         state.last_emigrant_households as f64,
     );

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::economy::Economy;
-use crate::model::household::{Household, HouseholdId};
+use crate::model::household::Households;
 use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
 use crate::model::labour::{CoalSector, Income, Job, LabourMarket, Status};
 use crate::sim::{Clock, Tally};
@@ -240,10 +240,7 @@ impl Recorder {
             .map(|c| [c[0], c[1], c[2], c[3], c[4]])
             .collect();
 
-        let households = world
-            .query::<(&HouseholdId, &Household)>()
-            .iter(world)
-            .count() as u64;
+        let households = world.resource::<Households>().len() as u64;
         let stock = world.resource::<HousingStock>();
         let market = world.resource::<HousingMarket>();
         let price = market.price_per_m2;

@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::model::demography::{AgentId, Person, Sex};
-use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
+use crate::model::household::{Household, Households, Member, Role, Tenure};
 use crate::model::housing::HousingMarket;
 use crate::model::labour::{Income, Job};
 use crate::model::migration::Traits;
@@ -52,10 +52,9 @@ impl AgentRows {
         let next_household = ids.next_household as usize;
         self.price_per_m2 = world.resource::<HousingMarket>().price_per_m2;
         self.homes.clear();
+        self.homes
+            .extend_from_slice(world.resource::<Households>().slots());
         self.homes.resize(next_household, None);
-        for (id, hh) in world.query::<(&HouseholdId, &Household)>().iter(world) {
-            self.homes[id.0 as usize] = Some(*hh);
-        }
         let mut query = world.query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>();
         self.residents.clear();
         self.residents.extend(

@@ -7,7 +7,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::demography::Person;
 use crate::model::economy::Economy;
-use crate::model::household::{Household, HouseholdId, Member, Role};
+use crate::model::household::{Household, HouseholdId, Households, Member, Role};
 use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
 use crate::model::labour::{CoalSector, Income, LabourMarket};
 use crate::sim::{Clock, Ids, Tally};
@@ -108,12 +108,11 @@ impl Invariants {
         // Households and dwellings.
         let n_households = world.resource::<Ids>().next_household as usize;
         let mut exists = vec![false; n_households];
-        let mut homes: Vec<(HouseholdId, Household)> = world
-            .query::<(&HouseholdId, &Household)>()
-            .iter(world)
-            .map(|(id, h)| (*id, *h))
+        let homes: Vec<(HouseholdId, Household)> = world
+            .resource::<Households>()
+            .iter()
+            .map(|(id, h)| (id, *h))
             .collect();
-        homes.sort_unstable_by_key(|h| h.0);
         let stock = world.resource::<HousingStock>();
         let mut home_of = vec![None; stock.dwellings.len()];
         for (id, hh) in &homes {
@@ -241,12 +240,17 @@ mod tests {
         inv.check(&mut w).unwrap();
     }
 
+    fn first_household(w: &mut World) -> Mut<'_, Household> {
+        let id = w.resource::<Households>().iter().next().unwrap().0;
+        w.resource_mut::<Households>()
+            .map_unchanged(|h| h.get_mut(id).unwrap())
+    }
+
     #[test]
     fn a_household_that_carries_the_wrong_home_size_is_named() {
         let mut w = small_world();
         let mut inv = Invariants::new(&mut w);
-        let mut q = w.query::<&mut Household>();
-        q.iter_mut(&mut w).next().unwrap().floor_area_m2 += 10.0;
+        first_household(&mut w).floor_area_m2 += 10.0;
         let e = inv.check(&mut w).unwrap_err();
         assert_eq!(e.invariant, "each household in one dwelling", "{e}");
         assert!(e.to_string().contains("m2"), "{e}");
@@ -256,9 +260,8 @@ mod tests {
     fn a_household_moved_into_another_households_home_is_named() {
         let mut w = small_world();
         let mut inv = Invariants::new(&mut w);
-        let other = w.query::<&Household>().iter(&w).nth(1).unwrap().dwelling;
-        let mut q = w.query::<&mut Household>();
-        q.iter_mut(&mut w).next().unwrap().dwelling = other;
+        let other = w.resource::<Households>().iter().nth(1).unwrap().1.dwelling;
+        first_household(&mut w).dwelling = other;
         let e = inv.check(&mut w).unwrap_err();
         assert_eq!(e.invariant, "each household in one dwelling", "{e}");
         assert_eq!(e.year, 2015);
@@ -289,8 +292,7 @@ mod tests {
             "no negative stocks"
         );
         w.resource_mut::<HousingMarket>().price_per_m2 = 5000.0;
-        let mut q = w.query::<&mut Household>();
-        q.iter_mut(&mut w).next().unwrap().savings_yuan = f32::NAN;
+        first_household(&mut w).savings_yuan = f32::NAN;
         assert_eq!(
             inv.check(&mut w).unwrap_err().invariant,
             "no negative stocks"

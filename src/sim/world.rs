@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::model::demography::{AgentId, Formations, Person, Sex};
 use crate::model::economy::Economy;
-use crate::model::household::{Household, HouseholdId, Member, Role, Tenure};
+use crate::model::household::{Household, HouseholdId, Households, Member, Role, Tenure};
 use crate::model::housing::{
     Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, Vacated, home_value,
 };
@@ -313,6 +313,7 @@ pub fn build_world_with_progress(
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
     world.insert_resource(crate::sim::HouseholdTable::default());
+    world.insert_resource(households.into_iter().collect::<Households>());
     // Resources are entities with sparse-set storage indexed by entity: inserted first, they
     // take the lowest indices and stay small (inserted after a million residents, each held a
     // 4 MB index).
@@ -335,7 +336,6 @@ pub fn build_world_with_progress(
         .collect();
     drop(people);
     world.spawn_batch(residents);
-    world.spawn_batch(households);
     progress(1.0);
     world
 }
@@ -344,9 +344,10 @@ pub fn build_world_with_progress(
 pub type Resident = (AgentId, Person, Job, Income, Traits, Member);
 
 /// Everything a world carries from one year into the next: the config, the resources that
-/// hold state across years, and every resident and household in the order a query visits
-/// them now. Respawning them in that order gives the same table rows, so later iteration
-/// order (and with it float sums over queries and which row a despawn moves) stays the same.
+/// hold state across years, every resident in the order a query visits them now, and every
+/// household. Respawning residents in that order gives the same table rows, so later
+/// iteration order (and with it float sums over queries and which row a despawn moves) stays
+/// the same.
 /// `Tally`, `Vacated`, `Formations`, `Arrivals` and `HouseholdTable` are scratch: reset,
 /// emptied or regathered within a year, so they are not kept.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -382,9 +383,9 @@ pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
         .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
         .collect();
     let households = world
-        .query::<(&HouseholdId, &Household)>()
-        .iter(world)
-        .map(|(id, h)| (*id, *h))
+        .resource::<Households>()
+        .iter()
+        .map(|(id, h)| (id, *h))
         .collect();
     Ok(WorldState {
         config: world.resource::<Params>().0.clone(),
@@ -402,8 +403,8 @@ pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
     })
 }
 
-/// A world from a captured state: resources first, then residents, then households, in the
-/// order `build_world` creates them.
+/// A world from a captured state: resources first, then residents, in the order
+/// `build_world` creates them.
 pub fn restore_world(state: WorldState) -> World {
     let mut world = World::new();
     world.insert_resource(Params(state.config));
@@ -421,7 +422,7 @@ pub fn restore_world(state: WorldState) -> World {
     world.insert_resource(state.migration);
     world.insert_resource(state.economy);
     world.insert_resource(crate::sim::HouseholdTable::default());
+    world.insert_resource(state.households.into_iter().collect::<Households>());
     world.spawn_batch(state.residents);
-    world.spawn_batch(state.households);
     world
 }
