@@ -8,7 +8,7 @@ use super::demography::Person;
 use super::housing::DwellingId;
 use super::labour::{Income, Job, Status};
 use super::migration::Traits;
-use crate::sim::{HouseholdTable, Ids, par_parts_mut};
+use crate::sim::{HouseholdTable, Ids, par_parts, par_parts_mut};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct HouseholdId(pub u32);
@@ -49,7 +49,6 @@ impl Household {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct Households {
     slots: Vec<Option<Household>>,
-    live: usize,
 }
 
 impl Households {
@@ -69,23 +68,20 @@ impl Households {
         }
         debug_assert!(self.slots[i].is_none(), "household {i} inserted twice");
         self.slots[i] = Some(household);
-        self.live += 1;
     }
 
     /// The household leaves the city or dissolves.
     pub fn remove(&mut self, id: HouseholdId) -> Option<Household> {
-        let gone = self.slots.get_mut(id.0 as usize)?.take();
-        self.live -= usize::from(gone.is_some());
-        gone
+        self.slots.get_mut(id.0 as usize)?.take()
     }
 
-    /// How many households there are.
+    /// How many households there are (a count over the slots, a few times a year).
     pub fn len(&self) -> usize {
-        self.live
+        self.slots.iter().filter(|h| h.is_some()).count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.len() == 0
     }
 
     /// Every household with its id, in id order.
@@ -104,17 +100,10 @@ impl Households {
     /// Run `f` on every household, split across the compute threads by id range (so in no
     /// particular order overall: collect and sort what it finds).
     pub fn par_for_each(&self, f: impl Fn(HouseholdId, &Household) + Send + Sync) {
-        use bevy_tasks::{ComputeTaskPool, ParallelSlice};
-        let pool = ComputeTaskPool::get();
-        let size = self
-            .slots
-            .len()
-            .div_ceil(pool.thread_num().max(1) * 4)
-            .max(1);
-        self.slots.par_chunk_map(pool, size, |k, part| {
+        par_parts(&self.slots, |first, part| {
             for (j, h) in part.iter().enumerate() {
                 if let Some(h) = h {
-                    f(HouseholdId((k * size + j) as u32), h);
+                    f(HouseholdId((first + j) as u32), h);
                 }
             }
         });

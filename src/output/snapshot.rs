@@ -47,14 +47,11 @@ impl AgentRows {
 
     /// Replace the rows with the residents and homes of `world`.
     pub fn fill(&mut self, world: &mut World) {
-        let ids = world.resource::<Ids>();
-        self.next_agent = ids.next_agent as usize;
-        let next_household = ids.next_household as usize;
+        self.next_agent = world.resource::<Ids>().next_agent as usize;
         self.price_per_m2 = world.resource::<HousingMarket>().price_per_m2;
         self.homes.clear();
         self.homes
             .extend_from_slice(world.resource::<Households>().slots());
-        self.homes.resize(next_household, None);
         let mut query = world.query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>();
         self.residents.clear();
         self.residents.extend(

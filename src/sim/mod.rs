@@ -63,7 +63,7 @@ const DESPAWN_AHEAD: usize = 256;
 /// one of them into the freed row); and ask for their rows of every column to be fetched for
 /// writing. These loads do not depend on each other, so many cache misses are in flight at
 /// once; a despawn's own loads each wait for the one before. At full scale, the run's
-/// ~840,000 despawns took 785 -> 591 ms with the reads (median of 5 interleaved runs) and
+/// ~840,000 despawns (residents and households, before households left the ECS) took 785 -> 591 ms with the reads (median of 5 interleaved runs) and
 /// 625 -> 505 ms when the column prefetch was added (another 5), with the same result.
 fn warm_up(world: &World, entities: &[Entity]) -> u64 {
     let table_of = |e: Entity| {
@@ -124,10 +124,22 @@ fn prefetch_row(_table: &bevy_ecs::storage::Table, _row: bevy_ecs::storage::Tabl
 /// part's first item. Every item is in exactly one part, so work keyed by index (a household
 /// id, a dwelling id) splits across threads without changing any result.
 pub fn par_parts_mut<T: Send>(mut items: &mut [T], f: impl Fn(usize, &mut [T]) + Send + Sync) {
-    use bevy_tasks::{ComputeTaskPool, ParallelSliceMut};
-    let pool = ComputeTaskPool::get();
-    let size = items.len().div_ceil(pool.thread_num().max(1)).max(1);
+    use bevy_tasks::ParallelSliceMut;
+    let (pool, size) = parts_of(items.len());
     items.par_chunk_map_mut(pool, size, |k, part| f(k * size, part));
+}
+
+/// `par_parts_mut` for reading only.
+pub fn par_parts<T: Sync>(items: &[T], f: impl Fn(usize, &[T]) + Send + Sync) {
+    use bevy_tasks::ParallelSlice;
+    let (pool, size) = parts_of(items.len());
+    items.par_chunk_map(pool, size, |k, part| f(k * size, part));
+}
+
+/// The compute pool and the length of one part of `n` items per thread.
+fn parts_of(n: usize) -> (&'static bevy_tasks::ComputeTaskPool, usize) {
+    let pool = bevy_tasks::ComputeTaskPool::get();
+    (pool, n.div_ceil(pool.thread_num().max(1)).max(1))
 }
 
 /// Ids are never reused; new agents and households take the next one.

@@ -110,7 +110,7 @@ mod tests {
             schedule.run(&mut w);
             per_year.push(removal_records(&w));
         }
-        // Residents and households leave every year; bevy keeps the records of at most the
+        // Residents leave every year (households are a resource); bevy keeps the records of at most the
         // last two years, so the count stays near two years' worth instead of growing.
         assert!(per_year[0] > 0, "{per_year:?}");
         assert!(per_year[5] < 3 * per_year[0], "{per_year:?}");
