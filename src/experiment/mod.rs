@@ -93,6 +93,8 @@ pub struct RunControl<'a> {
     pub checkpoint_every: Option<u32>,
 }
 
+// Not derivable in debug builds, where `check` defaults to true (clippy only sees release).
+#[allow(clippy::derivable_impls)]
 impl Default for RunControl<'_> {
     fn default() -> Self {
         RunControl {

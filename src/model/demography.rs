@@ -12,7 +12,7 @@ use crate::model::housing::{VacateReason, Vacated};
 use crate::model::labour::{Income, Job, Status};
 use crate::model::migration::Traits;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally, despawn_batch, par_parts_mut};
+use crate::sim::{Clock, Cohorts, Ids, Params, Tally, despawn_batch};
 
 /// A resident's stable id: never reused, and the only id that reaches output or decides order.
 #[derive(
@@ -59,13 +59,43 @@ pub fn birth_probability(d: &DemographyConfig, age: u8) -> f64 {
 
 // ---------------------------------------------------------------- systems
 
-/// Each resident may die (at their current age); survivors age one year.
+/// What `die_and_age` drew for the systems after it, so that the year's demography makes
+/// one pass over the residents: the households that lost a member, the women who give birth
+/// and the young adults who mean to leave home. Emptied before the year's demography ends.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct VitalEvents {
+    /// Households that lost a member to death this year (sorted, each once).
+    pub bereaved: Vec<HouseholdId>,
+    /// Mothers of this year's newborns, sorted by id.
+    pub mothers: Vec<(AgentId, Member)>,
+    /// Adult children who drew a move out of the parental home, sorted by id.
+    pub leavers: Vec<HomeLeaver>,
+}
+
+impl VitalEvents {
+    pub fn is_empty(&self) -> bool {
+        self.bereaved.is_empty() && self.mothers.is_empty() && self.leavers.is_empty()
+    }
+}
+
+/// A survivor's events this year, after ageing: a birth (women of childbearing age) and a
+/// move out of the parental home (adult children not in education). Each has its own stream,
+/// so drawing them in the mortality pass gives the numbers separate passes would.
+struct Draws {
+    fertility: Streams,
+    leave_home: Streams,
+}
+
+/// Each resident may die (at their current age); survivors age one year, and in the same
+/// pass may give birth or decide to leave home (`VitalEvents`; `give_birth` and `leave_home`
+/// act on them).
 pub fn die_and_age(
     mut commands: Commands,
     params: Res<Params>,
     clock: Res<Clock>,
     mut tally: ResMut<Tally>,
-    mut residents: Query<(Entity, &AgentId, &mut Person)>,
+    mut events: ResMut<VitalEvents>,
+    mut residents: Query<(Entity, &AgentId, &mut Person, &Member, &Job, &Income)>,
 ) {
     let d = &params.demography;
     let years = clock.years_since_start();
@@ -73,26 +103,66 @@ pub fn die_and_age(
     let table: Vec<[f64; 2]> = (0..=u8::MAX)
         .map(|a| [Sex::Male, Sex::Female].map(|s| death_probability(d, a, s, years)))
         .collect();
+    let fertility: Vec<f64> = (0..=u8::MAX).map(|a| birth_probability(d, a)).collect();
     let streams = Streams::new(clock.seed, clock.year, Stage::Mortality);
-    let mut dead: Parallel<Vec<(AgentId, Entity)>> = Parallel::default();
-    residents
-        .par_iter_mut()
-        .for_each(|(entity, id, mut person)| {
-            let mut rng = streams.rng(id.0);
-            if rng.chance(table[usize::from(person.age)][person.sex as usize]) {
-                dead.borrow_local_mut().push((*id, entity));
-            } else {
-                person.age = person.age.saturating_add(1);
+    let draws = Draws {
+        fertility: Streams::new(clock.seed, clock.year, Stage::Fertility),
+        leave_home: Streams::new(clock.seed, clock.year, Stage::LeaveHome),
+    };
+    #[derive(Default)]
+    struct Found {
+        dead: Vec<(AgentId, Entity, HouseholdId)>,
+        mothers: Vec<(AgentId, Member)>,
+        leavers: Vec<HomeLeaver>,
+    }
+    let mut found: Parallel<Found> = Parallel::default();
+    residents.par_iter_mut().for_each_init(
+        || found.borrow_local_mut(),
+        |found, (entity, id, mut person, member, job, income)| {
+            if streams
+                .rng(id.0)
+                .chance(table[usize::from(person.age)][person.sex as usize])
+            {
+                found.dead.push((*id, entity, member.0));
+                return;
             }
-        });
-    let mut dead: Vec<_> = dead.drain().collect();
-    dead.sort_unstable();
-    let dead: Vec<_> = dead.into_iter().map(|(_, e)| e).collect();
+            person.age = person.age.saturating_add(1);
+            let p = fertility[usize::from(person.age)];
+            if person.sex == Sex::Female && p > 0.0 && draws.fertility.rng(id.0).chance(p) {
+                found.mothers.push((*id, *member));
+            }
+            if person.role == Role::Child
+                && person.age >= d.leave_home_min_age
+                && job.status != Status::Student
+                && draws.leave_home.rng(id.0).chance(d.leave_home_rate)
+            {
+                found.leavers.push(HomeLeaver {
+                    id: *id,
+                    entity,
+                    sex: person.sex,
+                    income_yuan: income.yuan,
+                });
+            }
+        },
+    );
+    let mut dead = Vec::new();
+    for f in found.iter_mut() {
+        dead.append(&mut f.dead);
+        events.mothers.append(&mut f.mothers);
+        events.leavers.append(&mut f.leavers);
+    }
+    dead.sort_unstable_by_key(|d| d.0);
+    events.mothers.sort_unstable_by_key(|m| m.0);
+    events.leavers.sort_unstable_by_key(|l| l.id);
+    events.bereaved = dead.iter().map(|d| d.2).collect();
+    events.bereaved.sort_unstable();
+    events.bereaved.dedup();
     tally.deaths += dead.len() as u64;
-    despawn_batch(&mut commands, dead);
+    despawn_batch(&mut commands, dead.into_iter().map(|d| d.1).collect());
 }
 
-/// Women of childbearing age may give birth; the newborn joins the mother's household.
+/// This year's mothers (drawn by `die_and_age`) give birth; the newborn joins the mother's
+/// household.
 pub fn give_birth(
     mut commands: Commands,
     params: Res<Params>,
@@ -100,21 +170,10 @@ pub fn give_birth(
     mut ids: ResMut<Ids>,
     mut tally: ResMut<Tally>,
     mut cohorts: ResMut<Cohorts>,
-    mothers: Query<(&AgentId, &Person, &Member)>,
+    mut events: ResMut<VitalEvents>,
 ) {
     let d = &params.demography;
-    let streams = Streams::new(clock.seed, clock.year, Stage::Fertility);
-    let mut births: Parallel<Vec<(AgentId, Member)>> = Parallel::default();
-    mothers.par_iter().for_each(|(id, person, member)| {
-        if person.sex == Sex::Female {
-            let p = birth_probability(d, person.age);
-            if p > 0.0 && streams.rng(id.0).chance(p) {
-                births.borrow_local_mut().push((*id, *member));
-            }
-        }
-    });
-    let mut births: Vec<_> = births.drain().collect();
-    births.sort_unstable_by_key(|b| b.0);
+    let births = std::mem::take(&mut events.mothers);
     tally.births += births.len() as u64;
     let boy = d.boys_per_girl / (1.0 + d.boys_per_girl);
     let c = &params.city;
@@ -165,35 +224,19 @@ pub struct HomeLeaver {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct Formations(pub Vec<Vec<HomeLeaver>>);
 
-/// Adult children leave home with a yearly probability; leavers of the same year pair at
+/// Adult children leave home with a yearly probability (drawn by `die_and_age`; those who
+/// have since become the head of their household stay); leavers of the same year pair at
 /// random (a man with a woman) with probability `pairing_share`.
 pub fn leave_home(
     params: Res<Params>,
     clock: Res<Clock>,
     mut formations: ResMut<Formations>,
-    residents: Query<(Entity, &AgentId, &Person, &Job, &Income)>,
+    mut events: ResMut<VitalEvents>,
+    residents: Query<&Person>,
 ) {
     let d = &params.demography;
-    let streams = Streams::new(clock.seed, clock.year, Stage::LeaveHome);
-    let mut leavers: Parallel<Vec<HomeLeaver>> = Parallel::default();
-    residents
-        .par_iter()
-        .for_each(|(entity, id, person, job, income)| {
-            if person.role == Role::Child
-                && person.age >= d.leave_home_min_age
-                && job.status != Status::Student
-                && streams.rng(id.0).chance(d.leave_home_rate)
-            {
-                leavers.borrow_local_mut().push(HomeLeaver {
-                    id: *id,
-                    entity,
-                    sex: person.sex,
-                    income_yuan: income.yuan,
-                });
-            }
-        });
-    let mut leavers: Vec<_> = leavers.drain().collect();
-    leavers.sort_unstable_by_key(|l| l.id);
+    let mut leavers = std::mem::take(&mut events.leavers);
+    leavers.retain(|l| residents.get(l.entity).is_ok_and(|p| p.role == Role::Child));
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Pairing, 0);
     shuffle(&mut leavers, &mut rng);
     let (mut men, mut women): (Vec<_>, Vec<_>) =
@@ -219,75 +262,61 @@ pub fn leave_home(
 /// A candidate to head a household: partners first (0), then the oldest (`u8::MAX - age`).
 type Successor = (u8, u8, AgentId, Entity);
 
-/// Households with no members left are dissolved (their dwelling is vacated: heirs sell
-/// or keep it empty); households whose head died get a new head (the partner, else the
-/// oldest member).
+/// Households that lost a member this year are settled: those with no members left are
+/// dissolved (their dwelling is vacated: heirs sell or keep it empty); those whose head died
+/// get a new head (the partner, else the oldest member). Only a death empties a household or
+/// leaves it without a head (households emigrate whole, and only adult children leave
+/// alone), so only the bereaved households are looked at.
 pub fn settle_households(
-    ids: Res<Ids>,
     mut vacated: ResMut<Vacated>,
     mut households: ResMut<Households>,
+    mut events: ResMut<VitalEvents>,
     mut residents: Query<(Entity, &AgentId, &mut Person, &Member)>,
 ) {
-    let n = ids.next_household as usize;
-    // Members per household, with the top bit set when it has a head.
-    const HEAD: u32 = 1 << 31;
-    let mut count = vec![0u32; n];
-    // Each thread takes a range of household ids and scans all residents for its own (as in
-    // `gather_households`): the scans are sequential and the scattered writes are split.
-    let readonly = residents.as_readonly();
-    par_parts_mut(&mut count, |first, part| {
-        for (_, _, person, member) in readonly
-            .contiguous_iter()
-            .expect("residents are stored in tables")
-        {
-            for (p, m) in person.iter().zip(member) {
-                if let Some(c) = (m.0.0 as usize)
-                    .checked_sub(first)
-                    .and_then(|h| part.get_mut(h))
-                {
-                    *c += 1;
-                    if p.role == Role::Head {
-                        *c |= HEAD;
-                    }
+    let bereaved = std::mem::take(&mut events.bereaved);
+    let Some(last) = bereaved.last() else {
+        return;
+    };
+    let mut is_bereaved = vec![false; last.0 as usize + 1];
+    for h in &bereaved {
+        is_bereaved[h.0 as usize] = true;
+    }
+    // The members left in bereaved households, from a parallel pass: (household, is the
+    // head, successor rank).
+    let mut left: Parallel<Vec<(HouseholdId, bool, Successor)>> = Parallel::default();
+    residents
+        .as_readonly()
+        .par_iter()
+        .for_each(|(entity, id, person, member)| {
+            if is_bereaved.get(member.0.0 as usize) == Some(&true) {
+                let rank = if person.role == Role::Partner { 0 } else { 1 };
+                left.borrow_local_mut().push((
+                    member.0,
+                    person.role == Role::Head,
+                    (rank, u8::MAX - person.age, *id, entity),
+                ));
+            }
+        });
+    let mut left: Vec<_> = left.drain().collect();
+    // By household, each household's head first, then its candidates best first.
+    left.sort_unstable_by_key(|&(h, head, successor)| (h, !head, successor));
+    let mut members = left.iter().peekable();
+    for hid in bereaved {
+        match members.next_if(|m| m.0 == hid) {
+            None => {
+                if let Some(hh) = households.remove(hid) {
+                    vacated
+                        .0
+                        .push((hh.dwelling, hh.tenure, VacateReason::Dissolved));
+                }
+            }
+            Some(&(_, has_head, (.., entity))) => {
+                if !has_head && let Ok((_, _, mut person, _)) = residents.get_mut(entity) {
+                    person.role = Role::Head;
                 }
             }
         }
-    });
-    let empty: Vec<HouseholdId> = households
-        .iter()
-        .filter(|(id, _)| count[id.0 as usize] == 0)
-        .map(|(id, _)| id)
-        .collect();
-    for id in empty {
-        let hh = households.remove(id).expect("listed above");
-        vacated
-            .0
-            .push((hh.dwelling, hh.tenure, VacateReason::Dissolved));
-    }
-    // Households that lost their head (rare): the partner, else the oldest member, steps up.
-    let headless = |h: usize| count[h] != 0 && count[h] & HEAD == 0;
-    if !(0..n).any(headless) {
-        return;
-    }
-    // Candidates from a parallel pass; sorted, the first of each household is its successor.
-    let mut candidates: Parallel<Vec<(HouseholdId, Successor)>> = Parallel::default();
-    readonly
-        .par_iter()
-        .for_each(|(entity, id, person, member)| {
-            if headless(member.0.0 as usize) {
-                let rank = if person.role == Role::Partner { 0 } else { 1 };
-                candidates
-                    .borrow_local_mut()
-                    .push((member.0, (rank, u8::MAX - person.age, *id, entity)));
-            }
-        });
-    let mut candidates: Vec<_> = candidates.drain().collect();
-    candidates.sort_unstable();
-    candidates.dedup_by_key(|c| c.0);
-    for (_, (.., entity)) in candidates {
-        if let Ok((_, _, mut person, _)) = residents.get_mut(entity) {
-            person.role = Role::Head;
-        }
+        while members.next_if(|m| m.0 == hid).is_some() {}
     }
 }
 

@@ -6,7 +6,7 @@ use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::model::demography::{AgentId, Formations, Person, Sex};
+use crate::model::demography::{AgentId, Formations, Person, Sex, VitalEvents};
 use crate::model::economy::Economy;
 use crate::model::household::{Household, HouseholdId, Households, Member, Role, Tenure};
 use crate::model::housing::{
@@ -309,6 +309,7 @@ pub fn build_world_with_progress(
     });
     world.insert_resource(Vacated::default());
     world.insert_resource(Formations::default());
+    world.insert_resource(VitalEvents::default());
     world.insert_resource(Arrivals::default());
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
@@ -348,7 +349,7 @@ pub type Resident = (AgentId, Person, Job, Income, Traits, Member);
 /// household. Respawning residents in that order gives the same table rows, so later
 /// iteration order (and with it float sums over queries and which row a despawn moves) stays
 /// the same.
-/// `Tally`, `Vacated`, `Formations`, `Arrivals` and `HouseholdTable` are scratch: reset,
+/// `Tally`, `Vacated`, `VitalEvents`, `Formations`, `Arrivals` and `HouseholdTable` are scratch: reset,
 /// emptied or regathered within a year, so they are not kept.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WorldState {
@@ -371,10 +372,11 @@ pub struct WorldState {
 pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
     if !world.resource::<Vacated>().0.is_empty()
         || !world.resource::<Formations>().0.is_empty()
+        || !world.resource::<VitalEvents>().is_empty()
         || !world.resource::<Arrivals>().0.is_empty()
     {
         return Err(
-            "vacated dwellings, formations or arrivals left over at the end of a year".into(),
+            "vacated dwellings, vital events, formations or arrivals left over at the end of a year".into(),
         );
     }
     let residents = world
@@ -418,6 +420,7 @@ pub fn restore_world(state: WorldState) -> World {
     world.insert_resource(state.market);
     world.insert_resource(Vacated::default());
     world.insert_resource(Formations::default());
+    world.insert_resource(VitalEvents::default());
     world.insert_resource(Arrivals::default());
     world.insert_resource(state.migration);
     world.insert_resource(state.economy);
