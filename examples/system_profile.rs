@@ -48,7 +48,6 @@ fn main() {
         ("set_labour_demand", one(labour::set_labour_demand)),
         ("separate_and_enter", one(labour::separate_and_enter)),
         ("match_job_seekers", one(labour::match_job_seekers)),
-        ("pay_incomes", one(labour::pay_incomes)),
         ("gather_households", one(household::gather_households)),
         ("emigrate", one(migration::emigrate)),
         ("admit_immigrants", one(migration::admit_immigrants)),

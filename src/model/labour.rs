@@ -386,34 +386,50 @@ pub fn set_labour_demand(
     market.demand = labour_demand(&params.city, &params.labour, &drivers);
 }
 
+/// A job seeker: random priority, id (to break ties) and entity.
+type Seeker = (u64, AgentId, Entity);
+
+/// Scratch, within a year: what `separate_and_enter` leaves for `match_job_seekers`, so
+/// matching needs no pass over residents. Emptied by the matching.
+#[derive(Resource, Default, Debug)]
+pub struct JobSearch {
+    /// Workers per sector after separations and retirement.
+    pub employed: [u64; 6],
+    /// Everyone unemployed after the transitions, with their matching priority.
+    pub seekers: Vec<Seeker>,
+}
+
+impl JobSearch {
+    pub fn is_empty(&self) -> bool {
+        self.seekers.is_empty() && self.employed == [0; 6]
+    }
+}
+
 /// Retirement, separations (churn plus layoffs where a sector has more workers than it
 /// wants), entry of school leavers and graduates into the job search, and the flows between
 /// searching and inactivity (a seeker who found nothing last year gives up; an inactive
-/// resident of working age starts to look again).
+/// resident of working age starts to look again). The same pass pays this year's incomes for
+/// the new status (hires are paid in `match_job_seekers`) and collects the job seekers.
 pub fn separate_and_enter(
     params: Res<Params>,
     clock: Res<Clock>,
     market: Res<LabourMarket>,
     mut tally: ResMut<Tally>,
-    mut residents: Query<(&AgentId, &Person, &mut Job)>,
+    mut search: ResMut<JobSearch>,
+    mut residents: Query<(Entity, &AgentId, &Person, &mut Job, &mut Income)>,
 ) {
     let l = &params.labour;
     // Workers per sector, counted in parallel (integer counts: the same for any split).
     let mut parts: Parallel<[u64; 6]> = Parallel::default();
     residents.par_iter().for_each_init(
         || parts.borrow_local_mut(),
-        |employed, (_, _, j)| {
+        |employed, (_, _, _, j, _)| {
             if let Some(s) = j.sector {
                 employed[s as usize] += 1;
             }
         },
     );
-    let mut employed = [0u64; 6];
-    for part in parts.iter_mut() {
-        for (total, n) in employed.iter_mut().zip(part.iter()) {
-            *total += n;
-        }
-    }
+    let employed = sum_counts(parts.iter_mut().map(|p| *p));
     let demand = market.demand;
     let layoff: [f64; 6] = std::array::from_fn(|s| {
         if employed[s] == 0 {
@@ -423,12 +439,23 @@ pub fn separate_and_enter(
         }
     });
     let participation = params.city.labour_force_participation;
+    let premium = params.policy.wage_premium.at(clock.year);
+    let wage_index = market.wage_index;
+    let c = &params.0;
     let streams = Streams::new(clock.seed, clock.year, Stage::Labour);
-    // (separated, entered)
-    let mut counts: Parallel<(u64, u64)> = Parallel::default();
+    let matching = Streams::new(clock.seed, clock.year, Stage::Matching);
+    #[derive(Default)]
+    struct Part {
+        separated: u64,
+        entered: u64,
+        employed: [u64; 6],
+        seekers: Vec<Seeker>,
+    }
+    let mut parts: Parallel<Part> = Parallel::default();
+    // (Not `contiguous_par_iter`: see `Recorder::measure`.)
     residents.par_iter_mut().for_each_init(
-        || counts.borrow_local_mut(),
-        |counts, (id, person, mut job)| {
+        || parts.borrow_local_mut(),
+        |part, (e, id, person, mut job, mut income)| {
             let mut rng = streams.rng(id.0);
             let retire_at = retirement_age(l, person.sex, job.sector, clock.year);
             let (next, flow) = transition(
@@ -444,55 +471,63 @@ pub fn separate_and_enter(
                 *job = next;
             }
             match flow {
-                Flow::Separated => counts.0 += 1,
-                Flow::Entered => counts.1 += 1,
+                Flow::Separated => part.separated += 1,
+                Flow::Entered => part.entered += 1,
                 Flow::None => {}
+            }
+            match (next.status, next.sector) {
+                (Status::Employed, Some(s)) => part.employed[s as usize] += 1,
+                (Status::Unemployed, _) => {
+                    part.seekers.push((matching.rng(id.0).next_raw(), *id, e))
+                }
+                _ => {}
+            }
+            let pay = income_for(c, next, income.skill, wage_index, premium);
+            if pay != income.yuan {
+                income.yuan = pay;
             }
         },
     );
-    let (separated, entered) = counts
-        .iter_mut()
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (mut separated, mut entered) = (0, 0);
+    let mut employed = [0u64; 6];
+    let mut seekers = std::mem::take(&mut search.seekers);
+    seekers.clear();
+    for part in parts.iter_mut() {
+        separated += part.separated;
+        entered += part.entered;
+        for (total, n) in employed.iter_mut().zip(part.employed) {
+            *total += n;
+        }
+        seekers.append(&mut part.seekers);
+    }
+    search.employed = employed;
+    search.seekers = seekers;
     tally.jobs_lost += separated;
     tally.new_job_seekers += separated + entered;
 }
 
-/// A job seeker: random priority, id (to break ties) and entity.
-type Seeker = (u64, AgentId, Entity);
+fn sum_counts(parts: impl Iterator<Item = [u64; 6]>) -> [u64; 6] {
+    parts.fold([0; 6], |mut total, part| {
+        for (t, n) in total.iter_mut().zip(part) {
+            *t += n;
+        }
+        total
+    })
+}
 
-/// Fill vacancies from the pool of job seekers: the number of hires comes from the matching
-/// function; who is hired is decided by per-seeker random priority, sectors in proportion to
-/// their vacancies.
+/// Fill vacancies from the pool of job seekers that `separate_and_enter` collected: the number
+/// of hires comes from the matching function; who is hired is decided by per-seeker random
+/// priority, sectors in proportion to their vacancies. Hires are paid their sector's wage.
 pub fn match_job_seekers(
     params: Res<Params>,
     clock: Res<Clock>,
     mut market: ResMut<LabourMarket>,
     mut tally: ResMut<Tally>,
-    mut residents: Query<(Entity, &AgentId, &mut Job)>,
+    mut search: ResMut<JobSearch>,
+    mut residents: Query<(&mut Job, &mut Income)>,
 ) {
-    // One parallel pass: workers per sector, and the seekers with their random priority.
-    let streams = Streams::new(clock.seed, clock.year, Stage::Matching);
-    let mut parts: Parallel<([u64; 6], Vec<Seeker>)> = Parallel::default();
-    // (Not `contiguous_par_iter`: see `Recorder::measure`.)
-    residents.par_iter().for_each_init(
-        || parts.borrow_local_mut(),
-        |part, (e, id, j)| {
-            let (employed, seekers) = &mut **part;
-            match (j.status, j.sector) {
-                (Status::Employed, Some(s)) => employed[s as usize] += 1,
-                (Status::Unemployed, _) => seekers.push((streams.rng(id.0).next_raw(), *id, e)),
-                _ => {}
-            }
-        },
-    );
-    let mut employed = [0u64; 6];
-    let mut seekers: Vec<Seeker> = Vec::new();
-    for (e, s) in parts.iter_mut() {
-        for (total, n) in employed.iter_mut().zip(e.iter()) {
-            *total += n;
-        }
-        seekers.append(s);
-    }
+    let employed = std::mem::take(&mut search.employed);
+    let seekers = &mut search.seekers;
     let mut vacancies: [u64; 6] =
         std::array::from_fn(|s| (market.demand[s].round() as u64).saturating_sub(employed[s]));
     let total_v: u64 = vacancies.iter().sum();
@@ -502,6 +537,7 @@ pub fn match_job_seekers(
         seekers.select_nth_unstable(h);
     }
     seekers[..h].sort_unstable();
+    let premium = params.policy.wage_premium.at(clock.year);
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Matching, 0);
     let mut remaining = total_v;
     for &(_, _, entity) in seekers.iter().take(h) {
@@ -519,26 +555,14 @@ pub fn match_job_seekers(
             .expect("a vacancy remains");
         vacancies[s] -= 1;
         remaining -= 1;
-        if let Ok((_, _, mut job)) = residents.get_mut(entity) {
+        if let Ok((mut job, mut income)) = residents.get_mut(entity) {
             *job = Job::employed(Sector::ALL[s]);
+            income.yuan = income_for(&params.0, *job, income.skill, market.wage_index, premium);
         }
     }
+    seekers.clear();
     tally.jobs_created += h as u64;
     market.vacancies = remaining;
-}
-
-pub fn pay_incomes(
-    params: Res<Params>,
-    clock: Res<Clock>,
-    market: Res<LabourMarket>,
-    mut residents: Query<(&Job, &mut Income)>,
-) {
-    let premium = params.policy.wage_premium.at(clock.year);
-    let wage_index = market.wage_index;
-    let c = &params.0;
-    residents.par_iter_mut().for_each(|(job, mut income)| {
-        income.yuan = income_for(c, *job, income.skill, wage_index, premium);
-    });
 }
 
 pub fn add_systems(schedule: &mut Schedule) {
@@ -550,7 +574,6 @@ pub fn add_systems(schedule: &mut Schedule) {
             set_labour_demand,
             separate_and_enter,
             match_job_seekers,
-            pay_incomes,
         )
             .chain()
             .in_set(YearSet::Labour),

@@ -13,7 +13,7 @@ use crate::model::housing::{
     Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, Vacated, home_value,
 };
 use crate::model::labour::{
-    CoalSector, Income, Job, LabourMarket, Sector, Status, income_for, retirement_age,
+    CoalSector, Income, Job, JobSearch, LabourMarket, Sector, Status, income_for, retirement_age,
 };
 use crate::model::migration::{Arrivals, MigrationState, Traits};
 use crate::sim::rng::{SimRng, Stage, shuffle};
@@ -310,6 +310,7 @@ pub fn build_world_with_progress(
     world.insert_resource(Vacated::default());
     world.insert_resource(Formations::default());
     world.insert_resource(VitalEvents::default());
+    world.insert_resource(JobSearch::default());
     world.insert_resource(Arrivals::default());
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
@@ -349,7 +350,7 @@ pub type Resident = (AgentId, Person, Job, Income, Traits, Member);
 /// household. Respawning residents in that order gives the same table rows, so later
 /// iteration order (and with it float sums over queries and which row a despawn moves) stays
 /// the same.
-/// `Tally`, `Vacated`, `VitalEvents`, `Formations`, `Arrivals` and `HouseholdTable` are scratch: reset,
+/// `Tally`, `Vacated`, `VitalEvents`, `JobSearch`, `Formations`, `Arrivals` and `HouseholdTable` are scratch: reset,
 /// emptied or regathered within a year, so they are not kept.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WorldState {
@@ -373,10 +374,11 @@ pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
     if !world.resource::<Vacated>().0.is_empty()
         || !world.resource::<Formations>().0.is_empty()
         || !world.resource::<VitalEvents>().is_empty()
+        || !world.resource::<JobSearch>().is_empty()
         || !world.resource::<Arrivals>().0.is_empty()
     {
         return Err(
-            "vacated dwellings, vital events, formations or arrivals left over at the end of a year".into(),
+            "vacated dwellings, vital events, job seekers, formations or arrivals left over at the end of a year".into(),
         );
     }
     let residents = world
@@ -421,6 +423,7 @@ pub fn restore_world(state: WorldState) -> World {
     world.insert_resource(Vacated::default());
     world.insert_resource(Formations::default());
     world.insert_resource(VitalEvents::default());
+    world.insert_resource(JobSearch::default());
     world.insert_resource(Arrivals::default());
     world.insert_resource(state.migration);
     world.insert_resource(state.economy);
