@@ -1,6 +1,7 @@
-//! Where a run's time goes, per system: builds the world, then runs every year one system at
-//! a time (each in a schedule of its own, in the year's order) and prints the wall time of
-//! each over all years. Usage: `cargo run --release --example system_profile -- [SCALE=1] [THREADS]`.
+//! Where a run's time goes, per system and per domain: builds the world, then runs every year
+//! one system at a time (each in a schedule of its own, in the year's order) and prints the
+//! wall time of each over all years, then each domain's total.
+//! Usage: `cargo run --release --example system_profile -- [SCALE=1] [THREADS]`.
 
 use std::time::{Duration, Instant};
 
@@ -31,35 +32,64 @@ fn main() {
     let mut w = world(&cfg, &RunSpec { seed: 1, scale });
     println!("{:<24} {:8.1} ms", "setup", t.elapsed().as_secs_f64() * 1e3);
     let mut recorder = Recorder::new(&mut w);
-    let mut systems: Vec<(&str, Schedule)> = vec![
+    let mut systems: Vec<(&str, &str, Schedule)> = vec![
         (
+            "begin",
             "begin",
             one(|world: &mut World| {
                 world.clear_trackers();
                 *world.resource_mut::<Tally>() = Tally::default();
             }),
         ),
-        ("die_and_age", one(demography::die_and_age)),
-        ("give_birth", one(demography::give_birth)),
-        ("settle_households", one(demography::settle_households)),
-        ("leave_home", one(demography::leave_home)),
-        ("index_wages", one(labour::index_wages)),
-        ("extract_coal", one(labour::extract_coal)),
-        ("set_labour_demand", one(labour::set_labour_demand)),
-        ("separate_and_enter", one(labour::separate_and_enter)),
-        ("match_job_seekers", one(labour::match_job_seekers)),
-        ("gather_households", one(household::gather_households)),
-        ("emigrate", one(migration::emigrate)),
-        ("admit_immigrants", one(migration::admit_immigrants)),
-        ("release_vacated", one(housing::release_vacated)),
-        ("build_estates", one(housing::build_estates)),
-        ("trade_homes", one(housing::trade_homes)),
-        ("measure_retail_sales", one(economy::measure_retail_sales)),
+        ("demography", "die_and_age", one(demography::die_and_age)),
+        ("demography", "give_birth", one(demography::give_birth)),
+        (
+            "demography",
+            "settle_households",
+            one(demography::settle_households),
+        ),
+        ("demography", "leave_home", one(demography::leave_home)),
+        ("labour", "index_wages", one(labour::index_wages)),
+        ("labour", "extract_coal", one(labour::extract_coal)),
+        (
+            "labour",
+            "set_labour_demand",
+            one(labour::set_labour_demand),
+        ),
+        (
+            "labour",
+            "separate_and_enter",
+            one(labour::separate_and_enter),
+        ),
+        (
+            "labour",
+            "match_job_seekers",
+            one(labour::match_job_seekers),
+        ),
+        (
+            "household",
+            "gather_households",
+            one(household::gather_households),
+        ),
+        ("migration", "emigrate", one(migration::emigrate)),
+        (
+            "migration",
+            "admit_immigrants",
+            one(migration::admit_immigrants),
+        ),
+        ("housing", "release_vacated", one(housing::release_vacated)),
+        ("housing", "build_estates", one(housing::build_estates)),
+        ("housing", "trade_homes", one(housing::trade_homes)),
+        (
+            "economy",
+            "measure_retail_sales",
+            one(economy::measure_retail_sales),
+        ),
     ];
     let mut spent = vec![Duration::ZERO; systems.len() + 1];
     for year in cfg.run.start_year..=cfg.run.end_year {
         w.resource_mut::<Clock>().year = year;
-        for (i, (_, s)) in systems.iter_mut().enumerate() {
+        for (i, (_, _, s)) in systems.iter_mut().enumerate() {
             let t = Instant::now();
             s.run(&mut w);
             spent[i] += t.elapsed();
@@ -68,9 +98,24 @@ fn main() {
         std::hint::black_box(recorder.measure(&mut w));
         spent[systems.len()] += t.elapsed();
     }
+    let name = |i: usize| {
+        systems
+            .get(i)
+            .map_or(("recorder", "Recorder::measure"), |s| (s.0, s.1))
+    };
     for (i, d) in spent.iter().enumerate() {
-        let name = systems.get(i).map_or("Recorder::measure", |s| s.0);
-        println!("{name:<24} {:8.1} ms", d.as_secs_f64() * 1e3);
+        println!("{:<24} {:8.1} ms", name(i).1, d.as_secs_f64() * 1e3);
+    }
+    println!();
+    let mut domains: Vec<(&str, Duration)> = Vec::new();
+    for (i, d) in spent.iter().enumerate() {
+        match domains.iter_mut().find(|(n, _)| *n == name(i).0) {
+            Some((_, total)) => *total += *d,
+            None => domains.push((name(i).0, *d)),
+        }
+    }
+    for (domain, d) in domains {
+        println!("{domain:<24} {:8.1} ms", d.as_secs_f64() * 1e3);
     }
     println!(
         "{:<24} {:8.1} ms",
