@@ -30,7 +30,10 @@ pub fn write_agents(world: &mut World, out: &mut impl Write) -> std::io::Result<
 /// reuses memory that is already mapped.
 #[derive(Default)]
 pub struct AgentRows {
+    /// In storage order.
     residents: Vec<Resident>,
+    /// `residents` placed at their agent ids; `None` where no resident has that id.
+    by_id: Vec<Option<Resident>>,
     /// Indexed by household id.
     homes: Vec<Option<Household>>,
     /// Every agent id is below this.
@@ -62,24 +65,23 @@ impl AgentRows {
     }
 
     /// The CSV text, header first, rows in agent-id order.
-    pub fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
-        // Agent ids are unique and below `next_agent`: place each row at its id (a counting
-        // sort, one pass) instead of sorting.
-        let mut at_id = vec![u32::MAX; self.next_agent];
-        for (i, r) in self.residents.iter().enumerate() {
-            at_id[r.0.0 as usize] = i as u32;
+    pub fn write(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        // Agent ids are unique and below `next_agent`: place each resident at its id (a
+        // counting sort, one pass) and format them in that order. The placing writes are
+        // scattered but independent of one another, so many are in flight at once; formatting
+        // straight from storage order through an index read one resident at a random place per
+        // row, and that read was most of the time (196 -> 60 ms a year at full scale).
+        self.by_id.clear();
+        self.by_id.resize(self.next_agent, None);
+        for r in &self.residents {
+            self.by_id[r.0.0 as usize] = Some(*r);
         }
         out.write_all(HEADER.as_bytes())?;
         let mut text = Vec::with_capacity(CHUNK * 128);
-        for ids in at_id.chunks(CHUNK) {
+        for residents in self.by_id.chunks(CHUNK) {
             text.clear();
-            for &i in ids.iter().filter(|&&i| i != u32::MAX) {
-                row(
-                    &mut text,
-                    &self.residents[i as usize],
-                    &self.homes,
-                    self.price_per_m2,
-                );
+            for r in residents.iter().flatten() {
+                row(&mut text, r, &self.homes, self.price_per_m2);
             }
             out.write_all(&text)?;
         }
@@ -115,8 +117,8 @@ impl SnapshotWriter {
             self.queue = Some(tx);
             self.spare = Some(spare);
             self.thread = Some(std::thread::spawn(move || {
-                for (path, rows) in rx {
-                    write_file(&path, &rows)?;
+                for (path, mut rows) in rx {
+                    write_file(&path, &mut rows)?;
                     // The run may have finished and stopped taking rows back.
                     back.send(rows).ok();
                 }
@@ -143,7 +145,7 @@ impl SnapshotWriter {
     }
 }
 
-fn write_file(path: &std::path::Path, rows: &AgentRows) -> anyhow::Result<()> {
+fn write_file(path: &std::path::Path, rows: &mut AgentRows) -> anyhow::Result<()> {
     let cannot = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", path.display());
     #[cfg(target_os = "linux")]
     match direct::write(path, |out| rows.write(out)) {
@@ -368,7 +370,7 @@ mod tests {
                 scale: 0.07,
             },
         );
-        let rows = AgentRows::capture(&mut w);
+        let mut rows = AgentRows::capture(&mut w);
         let mut text = Vec::new();
         rows.write(&mut text).unwrap();
         // Bigger than the direct writer's buffer, and not a whole number of blocks.
@@ -379,14 +381,14 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agents.csv");
-        write_file(&path, &rows).unwrap();
+        write_file(&path, &mut rows).unwrap();
         assert!(
             std::fs::read(&path).unwrap() == text,
             "file differs from the rows' text"
         );
         // A shorter file over a longer one leaves nothing of the longer.
-        let small = AgentRows::default();
-        write_file(&path, &small).unwrap();
+        let mut small = AgentRows::default();
+        write_file(&path, &mut small).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), HEADER.as_bytes());
     }
 
