@@ -129,11 +129,15 @@ pub fn par_parts_mut<T: Send>(mut items: &mut [T], f: impl Fn(usize, &mut [T]) +
     items.par_chunk_map_mut(pool, size, |k, part| f(k * size, part));
 }
 
-/// `par_parts_mut` for reading only.
-pub fn par_parts<T: Sync>(items: &[T], f: impl Fn(usize, &[T]) + Send + Sync) {
+/// `par_parts_mut` for reading only; each part's result, in the parts' order (so results
+/// concatenated from them are in index order whatever the thread count).
+pub fn par_parts<T: Sync, R: Send + 'static>(
+    items: &[T],
+    f: impl Fn(usize, &[T]) -> R + Send + Sync,
+) -> Vec<R> {
     use bevy_tasks::ParallelSlice;
     let (pool, size) = parts_of(items.len());
-    items.par_chunk_map(pool, size, |k, part| f(k * size, part));
+    items.par_chunk_map(pool, size, |k, part| f(k * size, part))
 }
 
 /// The compute pool and the length of one part of `n` items per thread.
