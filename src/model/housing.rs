@@ -757,8 +757,9 @@ mod tests {
                 last_sale_price: 0.0,
             });
         }
+        crate::sim::init_task_pool(None);
         let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
-        let mut book = ListingBook::new(&stock, &mut rng);
+        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, &mut rng);
         // Rich buyer with full preference: the 1.4-quality estate.
         assert_eq!(
             book.buy(&stock, 1000.0, 1e9, 1.0, &mut rng),
@@ -766,5 +767,50 @@ mod tests {
         );
         // A buyer who cannot afford anything gets nothing.
         assert_eq!(book.buy(&stock, 1000.0, 10.0, 1.0, &mut rng), None);
+    }
+
+    /// The one split pass finds what a scan per list finds, each list in id order.
+    #[test]
+    fn openings_are_found_once_each_in_id_order() {
+        crate::sim::init_task_pool(None);
+        let mut stock = HousingStock::default();
+        for shanty in [true, false] {
+            stock.estates.push(Estate {
+                quality: 1.0,
+                build_year: 1970,
+                shanty,
+            });
+        }
+        let states = [
+            DwellingState::Occupied,
+            DwellingState::Vacant,
+            DwellingState::ForSale,
+            DwellingState::Demolished,
+        ];
+        for i in 0..10_007u32 {
+            stock.dwellings.push(Dwelling {
+                estate: i % 3 % 2,
+                floor_area_m2: 80.0,
+                state: states[(i * 7 % 11 % 4) as usize],
+                occupant: None,
+                last_sale_price: 0.0,
+            });
+        }
+        let scan = |keep: &dyn Fn(&Dwelling) -> bool| -> Vec<DwellingId> {
+            (0..stock.dwellings.len())
+                .filter(|&i| keep(&stock.dwellings[i]))
+                .map(|i| DwellingId(i as u32))
+                .collect()
+        };
+        let found = Openings::find(&stock);
+        assert_eq!(
+            found.shanties,
+            scan(&|d| d.state == DwellingState::Occupied && d.estate == 0)
+        );
+        assert_eq!(found.vacant, scan(&|d| d.state == DwellingState::Vacant));
+        assert_eq!(found.for_sale, scan(&|d| d.state == DwellingState::ForSale));
+        assert!(
+            !found.shanties.is_empty() && !found.vacant.is_empty() && !found.for_sale.is_empty()
+        );
     }
 }
