@@ -16,15 +16,46 @@ use crate::model::labour::{
     CoalSector, Income, Job, JobSearch, LabourMarket, Sector, Status, income_for, retirement_age,
 };
 use crate::model::migration::{Arrivals, MigrationState, Traits};
-use crate::sim::rng::{SimRng, Stage, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally};
+use crate::sim::rng::{Stage, Streams, shuffle};
+use crate::sim::{Clock, Cohorts, Ids, Params, Tally, par_parts_mut};
 
+/// Key spaces of the set-up streams: one stream per person for their traits and one for
+/// their labour status, one per dwelling (key 0 is the stage's serial stream).
+const PERSON: u64 = 1 << 40;
+const LABOUR: u64 = 2 << 40;
+const DWELLING: u64 = 3 << 40;
+
+#[derive(Clone, Copy)]
 struct Draft {
     person: Person,
     job: Job,
     income: Income,
     traits: Traits,
     household: u32,
+}
+
+impl Draft {
+    /// A place for a person not drawn yet.
+    const BLANK: Draft = Draft {
+        person: Person {
+            age: 0,
+            sex: Sex::Male,
+            role: Role::Child,
+        },
+        job: Job {
+            status: Status::Child,
+            sector: None,
+        },
+        income: Income {
+            yuan: 0.0,
+            skill: 0.0,
+        },
+        traits: Traits {
+            climate_tolerance: 0.0,
+            attachment: 0.0,
+        },
+        household: u32::MAX,
+    };
 }
 
 /// Build the world for `config` at `scale` agents per person.
@@ -41,44 +72,51 @@ pub fn build_world_with_progress(
 ) -> World {
     let c = &config.city;
     let start = config.run.start_year;
-    let mut rng = SimRng::new(seed, start, Stage::Setup, 0);
+    // The serial steps (pairing, shuffles) draw from the stage's stream; each person's and
+    // each dwelling's own draws come from a stream of their own, so they run split across
+    // threads with the same result whatever the thread count.
+    let setup = Streams::new(seed, start, Stage::Setup);
+    let mut rng = setup.rng(0);
     let n = (c.population * scale).round().max(1.0) as usize;
 
     // People from the pyramid.
     let bands = &c.age_band_shares;
     let total: f64 = bands.iter().sum();
-    let mut people: Vec<Draft> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut u = rng.uniform() * total;
-        let mut band = bands.len() - 1;
-        for (i, s) in bands.iter().enumerate() {
-            if u < *s {
-                band = i;
-                break;
+    let mut people = vec![Draft::BLANK; n];
+    par_parts_mut(&mut people, |first, part| {
+        for (j, d) in part.iter_mut().enumerate() {
+            let mut rng = setup.rng(PERSON | (first + j) as u64);
+            let mut u = rng.uniform() * total;
+            let mut band = bands.len() - 1;
+            for (i, s) in bands.iter().enumerate() {
+                if u < *s {
+                    band = i;
+                    break;
+                }
+                u -= s;
             }
-            u -= s;
+            let width = if band == bands.len() - 1 { 15 } else { 5 };
+            let age = (band * 5 + rng.below(width)) as u8;
+            // Women outlive men: the male share falls with age after 60.
+            let male = c.male_share - 0.004 * f64::from(age.saturating_sub(60));
+            let sex = if rng.chance(male) {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
+            *d = Draft {
+                person: Person {
+                    age,
+                    sex,
+                    role: Role::Child,
+                },
+                job: Job::new(Status::Child),
+                income: Income::newborn(&mut rng, c.wage_sd_log),
+                traits: Traits::draw(&mut rng, c),
+                household: u32::MAX,
+            };
         }
-        let width = if band == bands.len() - 1 { 15 } else { 5 };
-        let age = (band * 5 + rng.below(width)) as u8;
-        // Women outlive men: the male share falls with age after 60.
-        let male = c.male_share - 0.004 * f64::from(age.saturating_sub(60));
-        let sex = if rng.chance(male) {
-            Sex::Male
-        } else {
-            Sex::Female
-        };
-        people.push(Draft {
-            person: Person {
-                age,
-                sex,
-                role: Role::Child,
-            },
-            job: Job::new(Status::Child),
-            income: Income::newborn(&mut rng, c.wage_sd_log),
-            traits: Traits::draw(&mut rng, c),
-            household: u32::MAX,
-        });
-    }
+    });
     progress(0.3);
 
     // Households: couples and singles among independent adults, then dependants.
@@ -155,23 +193,30 @@ pub fn build_world_with_progress(
 
     // Labour: students, retirees, then the labour force filled up to each sector's jobs.
     let l = &config.labour;
-    let mut labour_force = Vec::new();
-    for (i, d) in people.iter_mut().enumerate() {
-        let a = d.person.age;
-        if a < l.school_leaving_age {
-            continue;
+    par_parts_mut(&mut people, |first, part| {
+        for (j, d) in part.iter_mut().enumerate() {
+            let a = d.person.age;
+            if a < l.school_leaving_age {
+                continue;
+            }
+            let mut rng = setup.rng(LABOUR | (first + j) as u64);
+            d.job = Job::new(
+                if f64::from(a) >= retirement_age(l, d.person.sex, None, start) {
+                    Status::Retired
+                } else if a < l.graduation_age && rng.chance(l.university_share) {
+                    Status::Student
+                } else if rng.chance(c.labour_force_participation) {
+                    Status::Unemployed
+                } else {
+                    Status::Inactive
+                },
+            );
         }
-        if f64::from(a) >= retirement_age(l, d.person.sex, None, start) {
-            d.job = Job::new(Status::Retired);
-        } else if a < l.graduation_age && rng.chance(l.university_share) {
-            d.job = Job::new(Status::Student);
-        } else if rng.chance(c.labour_force_participation) {
-            d.job = Job::new(Status::Unemployed);
-            labour_force.push(i);
-        } else {
-            d.job = Job::new(Status::Inactive);
-        }
-    }
+    });
+    // Everyone unemployed so far is in the labour force (no one has a job yet).
+    let mut labour_force: Vec<usize> = (0..n)
+        .filter(|&i| people[i].job.status == Status::Unemployed)
+        .collect();
     shuffle(&mut labour_force, &mut rng);
     let mut next = labour_force.into_iter();
     'fill: for (s, jobs) in Sector::ALL.iter().zip(c.initial_jobs.as_array()) {
@@ -215,21 +260,30 @@ pub fn build_world_with_progress(
             shanty: i < n_shanty,
         })
         .collect();
-    let mut dwellings: Vec<Dwelling> = (0..n_dwellings)
-        .map(|_| {
+    let blank = Dwelling {
+        estate: 0,
+        floor_area_m2: 0.0,
+        state: DwellingState::Vacant,
+        occupant: None,
+        last_sale_price: 0.0,
+    };
+    let mut dwellings = vec![blank; n_dwellings];
+    par_parts_mut(&mut dwellings, |first, part| {
+        for (j, d) in part.iter_mut().enumerate() {
+            let mut rng = setup.rng(DWELLING | (first + j) as u64);
             let e = rng.below(n_estates);
             let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
             let shrink = if estates[e].shanty { 0.7 } else { 1.0 };
-            Dwelling {
+            *d = Dwelling {
                 estate: e as u32,
                 floor_area_m2: ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink)
                     .clamp(25.0, 250.0) as f32,
                 state: DwellingState::Vacant,
                 occupant: None,
                 last_sale_price: 0.0,
-            }
-        })
-        .collect();
+            };
+        }
+    });
     let mut order: Vec<usize> = (0..n_dwellings).collect();
     shuffle(&mut order, &mut rng);
     let mut households = Vec::with_capacity(n_households as usize);
