@@ -75,9 +75,14 @@ impl Households {
         self.slots.get_mut(id.0 as usize)?.take()
     }
 
-    /// How many households there are (a count over the slots, a few times a year).
+    /// How many households there are (a count over the slots split across threads, a few
+    /// times a year).
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|h| h.is_some()).count()
+        par_parts(&self.slots, |_, part| {
+            part.iter().filter(|h| h.is_some()).count()
+        })
+        .into_iter()
+        .sum()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::economy::Economy;
 use crate::model::household::Households;
-use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
+use crate::model::housing::{DwellingId, DwellingState, HousingMarket, HousingStock};
 use crate::model::labour::{CoalSector, Income, Job, LabourMarket, Status};
-use crate::sim::{Clock, Tally};
+use crate::sim::{Clock, Tally, par_parts};
 
 /// Residents counted by age and sex, status and sector, with employed incomes summed in whole
 /// fen so that the parallel pass gives the same total however it is split.
@@ -125,6 +125,16 @@ pub struct YearRecord {
     pub age_structure: Vec<[i64; 2]>,
     /// [driver][emigrant age band], people; sums to `summary.emigrants`.
     pub emigrants_by_driver: Vec<[i64; 5]>,
+}
+
+/// The housing stock's standing in one part of the dwellings (`Recorder::measure`).
+struct Standing {
+    dwellings: u64,
+    vacant: u64,
+    /// [occupied, standing] per estate.
+    per_estate: Vec<[u32; 2]>,
+    /// The value of each occupied home, in dwelling-id order.
+    values: Vec<f64>,
 }
 
 /// Scales counts from agents to people, carrying cumulative flows between years (state, so
@@ -244,21 +254,40 @@ impl Recorder {
         let stock = world.resource::<HousingStock>();
         let market = world.resource::<HousingMarket>();
         let price = market.price_per_m2;
-        let mut dwellings = 0u64;
-        let mut vacant = 0u64;
-        let mut value_sum = 0f64;
-        let mut per_estate = vec![[0u32; 2]; stock.estates.len()];
-        for (i, d) in stock.dwellings.iter().enumerate() {
-            if d.state == DwellingState::Demolished {
-                continue;
+        // Counted split across threads by dwelling id; the values of occupied homes come back
+        // in id order and are summed in that order, so nothing depends on the split.
+        let parts = par_parts(&stock.dwellings, |first, part| {
+            let mut stand = Standing {
+                dwellings: 0,
+                vacant: 0,
+                per_estate: vec![[0u32; 2]; stock.estates.len()],
+                values: Vec::new(),
+            };
+            for (j, d) in part.iter().enumerate() {
+                if d.state == DwellingState::Demolished {
+                    continue;
+                }
+                stand.dwellings += 1;
+                stand.per_estate[d.estate as usize][1] += 1;
+                if d.state == DwellingState::Occupied {
+                    stand.per_estate[d.estate as usize][0] += 1;
+                    stand
+                        .values
+                        .push(stock.value(DwellingId((first + j) as u32), price));
+                } else {
+                    stand.vacant += 1;
+                }
             }
-            dwellings += 1;
-            per_estate[d.estate as usize][1] += 1;
-            if d.state == DwellingState::Occupied {
-                per_estate[d.estate as usize][0] += 1;
-                value_sum += stock.value(crate::model::housing::DwellingId(i as u32), price);
-            } else {
-                vacant += 1;
+            stand
+        });
+        let dwellings: u64 = parts.iter().map(|p| p.dwellings).sum();
+        let vacant: u64 = parts.iter().map(|p| p.vacant).sum();
+        let value_sum: f64 = parts.iter().flat_map(|p| &p.values).sum();
+        let mut per_estate = vec![[0u32; 2]; stock.estates.len()];
+        for p in &parts {
+            for (all, part) in per_estate.iter_mut().zip(&p.per_estate) {
+                all[0] += part[0];
+                all[1] += part[1];
             }
         }
         let low_estates = per_estate

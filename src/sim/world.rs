@@ -230,9 +230,13 @@ pub fn build_world_with_progress(
             people[i].job = Job::employed(*s);
         }
     }
+    par_parts_mut(&mut people, |_, part| {
+        for d in part {
+            d.income.yuan = income_for(config, d.job, d.income.skill, 1.0, 0.0);
+        }
+    });
     let mut household_income = vec![0f64; n_households as usize];
-    for d in &mut people {
-        d.income.yuan = income_for(config, d.job, d.income.skill, 1.0, 0.0);
+    for d in &people {
         household_income[d.household as usize] += f64::from(d.income.yuan);
     }
     progress(0.7);
