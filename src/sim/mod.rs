@@ -129,6 +129,23 @@ pub fn par_parts_mut<T: Send>(mut items: &mut [T], f: impl Fn(usize, &mut [T]) +
     items.par_chunk_map_mut(pool, size, |k, part| f(k * size, part));
 }
 
+/// A vector of `f(0)`, …, `f(n - 1)`, made split across the compute threads: each thread
+/// writes, and so first touches, its own part of the new memory (on this VM the first touch
+/// of fresh pages is much of the cost of building a large vector).
+pub fn par_collect<T: Send>(n: usize, f: impl Fn(usize) -> T + Send + Sync) -> Vec<T> {
+    let mut items = Vec::with_capacity(n);
+    par_parts_mut(&mut items.spare_capacity_mut()[..n], |first, part| {
+        for (j, slot) in part.iter_mut().enumerate() {
+            slot.write(f(first + j));
+        }
+    });
+    // SAFETY: `par_parts_mut` hands every index below `n` to exactly one part, and each part
+    // wrote every slot it was given. (If `f` panics, the panic leaves here before this line,
+    // and the vector drops with no items.)
+    unsafe { items.set_len(n) };
+    items
+}
+
 /// `par_parts_mut` for reading only; each part's result, in the parts' order (so results
 /// concatenated from them are in index order whatever the thread count).
 pub fn par_parts<T: Sync, R: Send + 'static>(

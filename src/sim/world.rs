@@ -17,7 +17,7 @@ use crate::model::labour::{
 };
 use crate::model::migration::{Arrivals, MigrationState, Traits};
 use crate::sim::rng::{Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally, par_parts_mut};
+use crate::sim::{Clock, Cohorts, Ids, Params, Tally, par_collect, par_parts_mut};
 
 /// Key spaces of the set-up streams: one stream per person for their traits and one for
 /// their labour status, one per dwelling (key 0 is the stage's serial stream).
@@ -32,30 +32,6 @@ struct Draft {
     income: Income,
     traits: Traits,
     household: u32,
-}
-
-impl Draft {
-    /// A place for a person not drawn yet.
-    const BLANK: Draft = Draft {
-        person: Person {
-            age: 0,
-            sex: Sex::Male,
-            role: Role::Child,
-        },
-        job: Job {
-            status: Status::Child,
-            sector: None,
-        },
-        income: Income {
-            yuan: 0.0,
-            skill: 0.0,
-        },
-        traits: Traits {
-            climate_tolerance: 0.0,
-            attachment: 0.0,
-        },
-        household: u32::MAX,
-    };
 }
 
 /// Build the world for `config` at `scale` agents per person.
@@ -82,39 +58,36 @@ pub fn build_world_with_progress(
     // People from the pyramid.
     let bands = &c.age_band_shares;
     let total: f64 = bands.iter().sum();
-    let mut people = vec![Draft::BLANK; n];
-    par_parts_mut(&mut people, |first, part| {
-        for (j, d) in part.iter_mut().enumerate() {
-            let mut rng = setup.rng(PERSON | (first + j) as u64);
-            let mut u = rng.uniform() * total;
-            let mut band = bands.len() - 1;
-            for (i, s) in bands.iter().enumerate() {
-                if u < *s {
-                    band = i;
-                    break;
-                }
-                u -= s;
+    let mut people = par_collect(n, |i| {
+        let mut rng = setup.rng(PERSON | i as u64);
+        let mut u = rng.uniform() * total;
+        let mut band = bands.len() - 1;
+        for (i, s) in bands.iter().enumerate() {
+            if u < *s {
+                band = i;
+                break;
             }
-            let width = if band == bands.len() - 1 { 15 } else { 5 };
-            let age = (band * 5 + rng.below(width)) as u8;
-            // Women outlive men: the male share falls with age after 60.
-            let male = c.male_share - 0.004 * f64::from(age.saturating_sub(60));
-            let sex = if rng.chance(male) {
-                Sex::Male
-            } else {
-                Sex::Female
-            };
-            *d = Draft {
-                person: Person {
-                    age,
-                    sex,
-                    role: Role::Child,
-                },
-                job: Job::new(Status::Child),
-                income: Income::newborn(&mut rng, c.wage_sd_log),
-                traits: Traits::draw(&mut rng, c),
-                household: u32::MAX,
-            };
+            u -= s;
+        }
+        let width = if band == bands.len() - 1 { 15 } else { 5 };
+        let age = (band * 5 + rng.below(width)) as u8;
+        // Women outlive men: the male share falls with age after 60.
+        let male = c.male_share - 0.004 * f64::from(age.saturating_sub(60));
+        let sex = if rng.chance(male) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
+        Draft {
+            person: Person {
+                age,
+                sex,
+                role: Role::Child,
+            },
+            job: Job::new(Status::Child),
+            income: Income::newborn(&mut rng, c.wage_sd_log),
+            traits: Traits::draw(&mut rng, c),
+            household: u32::MAX,
         }
     });
     progress(0.3);
@@ -264,28 +237,18 @@ pub fn build_world_with_progress(
             shanty: i < n_shanty,
         })
         .collect();
-    let blank = Dwelling {
-        estate: 0,
-        floor_area_m2: 0.0,
-        state: DwellingState::Vacant,
-        occupant: None,
-        last_sale_price: 0.0,
-    };
-    let mut dwellings = vec![blank; n_dwellings];
-    par_parts_mut(&mut dwellings, |first, part| {
-        for (j, d) in part.iter_mut().enumerate() {
-            let mut rng = setup.rng(DWELLING | (first + j) as u64);
-            let e = rng.below(n_estates);
-            let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
-            let shrink = if estates[e].shanty { 0.7 } else { 1.0 };
-            *d = Dwelling {
-                estate: e as u32,
-                floor_area_m2: ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink)
-                    .clamp(25.0, 250.0) as f32,
-                state: DwellingState::Vacant,
-                occupant: None,
-                last_sale_price: 0.0,
-            };
+    let mut dwellings = par_collect(n_dwellings, |i| {
+        let mut rng = setup.rng(DWELLING | i as u64);
+        let e = rng.below(n_estates);
+        let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
+        let shrink = if estates[e].shanty { 0.7 } else { 1.0 };
+        Dwelling {
+            estate: e as u32,
+            floor_area_m2: ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink)
+                .clamp(25.0, 250.0) as f32,
+            state: DwellingState::Vacant,
+            occupant: None,
+            last_sale_price: 0.0,
         }
     });
     let mut order: Vec<usize> = (0..n_dwellings).collect();
@@ -379,21 +342,18 @@ pub fn build_world_with_progress(
     // 4 MB index).
     // A tight gather loop keeps many cache misses in flight; gathering inside the spawn
     // loop measured slower (set-up 650 ms against 460 ms at 1M).
-    let residents: Vec<Resident> = by_household
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| {
-            let d = &people[k as usize];
-            (
-                AgentId(i as u64),
-                d.person,
-                d.job,
-                d.income,
-                d.traits,
-                Member(HouseholdId(d.household)),
-            )
-        })
-        .collect();
+    let residents: Vec<Resident> = par_collect(n, |i| {
+        let d = &people[by_household[i] as usize];
+        (
+            AgentId(i as u64),
+            d.person,
+            d.job,
+            d.income,
+            d.traits,
+            Member(HouseholdId(d.household)),
+        )
+    });
+    drop(by_household);
     drop(people);
     world.spawn_batch(residents);
     progress(1.0);
