@@ -586,6 +586,8 @@ pub fn trade_homes(
 
     // Apply moves.
     let mut existing: Vec<(HouseholdId, DwellingId, Tenure, f64)> = Vec::new();
+    // Every arriving resident, spawned in one batch (one command per household cost more).
+    let mut newcomers = Vec::new();
     for (m, d, tenure) in placed {
         let value = stock.value(d, price);
         if tenure == Tenure::Owner {
@@ -628,25 +630,21 @@ pub fn trade_homes(
                 for n in &a.members {
                     table.move_member(None, Some(hid), n.income.yuan);
                 }
-                let batch: Vec<_> = a
-                    .members
-                    .iter()
-                    .map(|n| {
-                        cohorts.add_member(year - i32::from(n.person.age));
-                        (
-                            ids.agent(),
-                            n.person,
-                            n.job,
-                            n.income,
-                            n.traits,
-                            Member(hid),
-                        )
-                    })
-                    .collect();
-                commands.spawn_batch(batch);
+                newcomers.extend(a.members.iter().map(|n| {
+                    cohorts.add_member(year - i32::from(n.person.age));
+                    (
+                        ids.agent(),
+                        n.person,
+                        n.job,
+                        n.income,
+                        n.traits,
+                        Member(hid),
+                    )
+                }));
             }
         }
     }
+    commands.spawn_batch(newcomers);
     for (hid, d, tenure, value) in existing {
         if let Some(hh) = households.get_mut(hid) {
             let old = hh.dwelling;
