@@ -326,6 +326,24 @@ mod tests {
     #[derive(Component)]
     struct Other;
 
+    /// Every index is made once and lands at its place, whatever the split (the parts
+    /// here do not divide the length evenly), and a part's results come back in order.
+    #[test]
+    fn par_collect_and_par_parts_keep_index_order() {
+        init_task_pool(None);
+        let made = par_collect(10_007, |i| (i as u64) * 3);
+        assert_eq!(made, (0..10_007u64).map(|i| i * 3).collect::<Vec<_>>());
+        let firsts: Vec<usize> = par_parts(&made, |first, part| {
+            assert_eq!(part[0], first as u64 * 3);
+            first
+        });
+        assert!(
+            firsts.len() > 1 && firsts.windows(2).all(|w| w[0] < w[1]),
+            "{firsts:?}"
+        );
+        assert!(par_collect(0, |i| i).is_empty());
+    }
+
     /// A batch longer than the read-ahead, over two archetypes, removes exactly its entities
     /// and leaves the others' components where they were.
     #[test]

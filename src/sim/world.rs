@@ -25,7 +25,6 @@ const PERSON: u64 = 1 << 40;
 const LABOUR: u64 = 2 << 40;
 const DWELLING: u64 = 3 << 40;
 
-#[derive(Clone, Copy)]
 struct Draft {
     person: Person,
     job: Job,
