@@ -337,10 +337,10 @@ mod tests {
             assert_eq!(part[0], first as u64 * 3);
             first
         });
-        assert!(
-            firsts.len() > 1 && firsts.windows(2).all(|w| w[0] < w[1]),
-            "{firsts:?}"
-        );
+        assert!(firsts.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
+        if bevy_tasks::ComputeTaskPool::get().thread_num() > 1 {
+            assert!(firsts.len() > 1, "split into parts: {firsts:?}");
+        }
         assert!(par_collect(0, |i| i).is_empty());
     }
 
