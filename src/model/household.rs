@@ -208,7 +208,7 @@ pub fn gather_households(
     table.truncate(n);
     table.resize(n, HouseholdSummary::default());
     // Each thread takes a range of household ids, clears it (last year's figures; clearing
-    // the whole table on one thread cost ~3 ms a year at full scale) and scans all residents
+    // the whole table on one thread first cost ~2 ms a year at full scale) and scans all residents
     // for its own: the scans are sequential, the scattered writes are split, and every
     // household is still summed in storage order, so the result does not depend on the
     // thread count.

@@ -203,8 +203,8 @@ struct Openings {
 }
 
 impl Openings {
-    /// One pass over the stock, split across threads by dwelling id (three serial scans
-    /// before: ~150 ms a full-scale run).
+    /// One pass over the stock, split across threads by dwelling id (before: three serial
+    /// scans, ~150 ms a full-scale run with the listing book's shuffles).
     fn find(stock: &HousingStock) -> Self {
         let parts = par_parts(&stock.dwellings, |first, part| {
             let mut found = Openings {
@@ -463,8 +463,6 @@ pub fn trade_homes(
         / 1000.0
         + rng.uniform())
     .floor() as usize;
-    // Cash compensation by household id (a lookup per household below: a hash map cost more
-    // than the rest of the pass).
     // Demolition turns occupied homes into demolished ones, so the empty homes and the
     // listings found now are still those of when the book opens.
     let Openings {
@@ -472,6 +470,8 @@ pub fn trade_homes(
         mut vacant,
         for_sale,
     } = Openings::find(&stock);
+    // Cash compensation by household id (a lookup per household below: a hash map cost more
+    // than the rest of the pass).
     let mut compensation: Vec<Option<f64>> = Vec::new();
     if n_demolish > 0 {
         compensation.resize(ids.next_household as usize, None);
