@@ -12,7 +12,7 @@ use crate::model::housing::{VacateReason, Vacated};
 use crate::model::labour::{Income, Job, Status};
 use crate::model::migration::Traits;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally, despawn_batch};
+use crate::sim::{Clock, Cohorts, Departed, Ids, Params, Tally};
 
 /// A resident's stable id: never reused, and the only id that reaches output or decides order.
 #[derive(
@@ -90,11 +90,11 @@ struct Draws {
 /// pass may give birth or decide to leave home (`VitalEvents`; `give_birth` and `leave_home`
 /// act on them).
 pub fn die_and_age(
-    mut commands: Commands,
     params: Res<Params>,
     clock: Res<Clock>,
     mut tally: ResMut<Tally>,
     mut events: ResMut<VitalEvents>,
+    mut departed: ResMut<Departed>,
     mut residents: Query<(Entity, &AgentId, &mut Person, &Member, &Job, &Income)>,
 ) {
     let d = &params.demography;
@@ -158,11 +158,12 @@ pub fn die_and_age(
     events.bereaved.sort_unstable();
     events.bereaved.dedup();
     tally.deaths += dead.len() as u64;
-    despawn_batch(&mut commands, dead.into_iter().map(|d| d.1).collect());
+    // The dead keep their rows until `give_birth` places the newborns.
+    departed.leave(dead.into_iter().map(|d| (d.0, d.1)).collect());
 }
 
 /// This year's mothers (drawn by `die_and_age`) give birth; the newborn joins the mother's
-/// household.
+/// household (taking the row of one of the year's dead, while there are any).
 pub fn give_birth(
     mut commands: Commands,
     params: Res<Params>,
@@ -171,6 +172,7 @@ pub fn give_birth(
     mut tally: ResMut<Tally>,
     mut cohorts: ResMut<Cohorts>,
     mut events: ResMut<VitalEvents>,
+    mut departed: ResMut<Departed>,
 ) {
     let d = &params.demography;
     let births = std::mem::take(&mut events.mothers);
@@ -207,7 +209,7 @@ pub fn give_birth(
             )
         })
         .collect();
-    commands.spawn_batch(newborns);
+    departed.place_newcomers(&mut commands, newborns);
 }
 
 /// A young adult leaving the parental home: they form a household (alone or paired with
@@ -232,11 +234,16 @@ pub fn leave_home(
     clock: Res<Clock>,
     mut formations: ResMut<Formations>,
     mut events: ResMut<VitalEvents>,
-    residents: Query<&Person>,
+    residents: Query<(&AgentId, &Person)>,
 ) {
     let d = &params.demography;
     let mut leavers = std::mem::take(&mut events.leavers);
-    leavers.retain(|l| residents.get(l.entity).is_ok_and(|p| p.role == Role::Child));
+    // (The id check: a leaver who died may have left their row to a newborn.)
+    leavers.retain(|l| {
+        residents
+            .get(l.entity)
+            .is_ok_and(|(id, p)| *id == l.id && p.role == Role::Child)
+    });
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Pairing, 0);
     shuffle(&mut leavers, &mut rng);
     let (mut men, mut women): (Vec<_>, Vec<_>) =

@@ -18,7 +18,9 @@ use crate::model::household::{Household, HouseholdId, Households, Member, Role, 
 use crate::model::labour::{Income, LabourMarket, Status};
 use crate::model::migration::Arrivals;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, HouseholdTable, Ids, Params, Tally, par_parts, par_parts_mut};
+use crate::sim::{
+    Clock, Cohorts, Departed, HouseholdTable, Ids, Params, Tally, par_parts, par_parts_mut,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DwellingId(pub u32);
@@ -435,6 +437,7 @@ pub fn trade_homes(
     labour: Res<LabourMarket>,
     mut table: ResMut<HouseholdTable>,
     mut households: ResMut<Households>,
+    mut departed: ResMut<Departed>,
     mut residents: Query<(&mut Person, &Income, &mut Member)>,
 ) {
     let h = &params.housing;
@@ -442,12 +445,13 @@ pub fn trade_homes(
     let price = market.price_per_m2;
     let relative_price = price / labour.wage_index / params.city.price_per_m2;
     let keen = buyer_keenness(h, market.last_growth, relative_price);
-    // Leavers who died or emigrated since they decided to move out no longer form a household.
+    // Leavers who emigrated since they decided to move out no longer form a household (they
+    // are still entities until the arrivals take their rows).
     let formations: Vec<Vec<HomeLeaver>> = std::mem::take(&mut formations.0)
         .into_iter()
         .map(|g| {
             g.into_iter()
-                .filter(|l| residents.contains(l.entity))
+                .filter(|l| !departed.has_left(l.id))
                 .collect::<Vec<_>>()
         })
         .filter(|g| !g.is_empty())
@@ -644,7 +648,7 @@ pub fn trade_homes(
             }
         }
     }
-    commands.spawn_batch(newcomers);
+    departed.place_newcomers(&mut commands, newcomers);
     for (hid, d, tenure, value) in existing {
         if let Some(hh) = households.get_mut(hid) {
             let old = hh.dwelling;

@@ -15,7 +15,7 @@ use crate::model::housing::{HousingMarket, VacateReason, Vacated};
 use crate::model::labour::{Income, Job, LabourMarket, Status};
 use crate::sim::rng::{SimRng, Stage, Streams, poisson};
 use crate::sim::{
-    Clock, Cohorts, DRIVERS, HouseholdTable, Ids, Params, Tally, despawn_batch, emigrant_age_band,
+    Clock, Cohorts, DRIVERS, Departed, HouseholdTable, Ids, Params, Tally, emigrant_age_band,
 };
 
 /// Personal dispositions, drawn once.
@@ -159,7 +159,6 @@ struct Emigrant {
 }
 
 pub fn emigrate(
-    mut commands: Commands,
     params: Res<Params>,
     clock: Res<Clock>,
     ids: Res<Ids>,
@@ -171,6 +170,7 @@ pub fn emigrate(
     mut vacated: ResMut<Vacated>,
     mut household_table: ResMut<HouseholdTable>,
     mut households: ResMut<Households>,
+    mut departed: ResMut<Departed>,
     residents: Query<(Entity, &AgentId, &Person, &Job, &Income, &Traits, &Member)>,
 ) {
     let m = &params.migration;
@@ -296,7 +296,8 @@ pub fn emigrate(
         }
     }
     tally.emigrants += gone.len() as u64;
-    despawn_batch(&mut commands, gone.iter().map(|g| g.entity).collect());
+    // Emigrants keep their rows until `trade_homes` places the year's arrivals.
+    departed.leave(gone.iter().map(|g| (g.id, g.entity)).collect());
     for (hid, ..) in &leaving {
         *household_table.entry(*hid) = Default::default();
     }

@@ -17,7 +17,7 @@ use crate::model::labour::{
 };
 use crate::model::migration::{Arrivals, MigrationState, Traits};
 use crate::sim::rng::{Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Ids, Params, Tally, par_collect, par_parts_mut};
+use crate::sim::{Clock, Cohorts, Departed, Ids, Params, Tally, par_collect, par_parts_mut};
 
 /// Key spaces of the set-up streams: one stream per person for their traits and one for
 /// their labour status, one per dwelling (key 0 is the stage's serial stream).
@@ -332,6 +332,7 @@ pub fn build_world_with_progress(
     world.insert_resource(VitalEvents::default());
     world.insert_resource(JobSearch::default());
     world.insert_resource(Arrivals::default());
+    world.insert_resource(Departed::default());
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
     world.insert_resource(crate::sim::HouseholdTable::default());
@@ -367,7 +368,7 @@ pub type Resident = (AgentId, Person, Job, Income, Traits, Member);
 /// household. Respawning residents in that order gives the same table rows, so later
 /// iteration order (and with it float sums over queries and which row a despawn moves) stays
 /// the same.
-/// `Tally`, `Vacated`, `VitalEvents`, `JobSearch`, `Formations`, `Arrivals` and `HouseholdTable` are scratch: reset,
+/// `Tally`, `Vacated`, `VitalEvents`, `JobSearch`, `Formations`, `Arrivals`, `Departed` and `HouseholdTable` are scratch: reset,
 /// emptied or regathered within a year, so they are not kept.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WorldState {
@@ -393,9 +394,10 @@ pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
         || !world.resource::<VitalEvents>().is_empty()
         || !world.resource::<JobSearch>().is_empty()
         || !world.resource::<Arrivals>().0.is_empty()
+        || !world.resource::<Departed>().is_empty()
     {
         return Err(
-            "vacated dwellings, vital events, job seekers, formations or arrivals left over at the end of a year".into(),
+            "vacated dwellings, vital events, job seekers, formations, arrivals or departed residents left over at the end of a year".into(),
         );
     }
     let residents = world
@@ -442,6 +444,7 @@ pub fn restore_world(state: WorldState) -> World {
     world.insert_resource(VitalEvents::default());
     world.insert_resource(JobSearch::default());
     world.insert_resource(Arrivals::default());
+    world.insert_resource(Departed::default());
     world.insert_resource(state.migration);
     world.insert_resource(state.economy);
     world.insert_resource(crate::sim::HouseholdTable::default());
