@@ -536,8 +536,9 @@ pub fn match_job_seekers(
     // Only the first `h` in priority order are hired, so only they need sorting.
     if h < seekers.len() {
         seekers.select_nth_unstable(h);
+        seekers.truncate(h);
     }
-    seekers[..h].sort_unstable();
+    crate::sim::par_sort(&mut seekers);
     // Sectors are drawn in priority order, then the hires are applied in one parallel pass
     // (by entity, each hire cost ~170 ns of cache misses; the pass costs less).
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Matching, 0);

@@ -219,6 +219,53 @@ pub fn par_collect<T: Send>(n: usize, f: impl Fn(usize) -> T + Send + Sync) -> V
     items
 }
 
+/// Run `a` and `b` at once (`b` on a thread of its own) when the compute pool has more than
+/// one thread, else one after the other. For steps that do not depend on each other: each
+/// must draw from streams of its own, so the results do not depend on which way they ran.
+pub fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if bevy_tasks::ComputeTaskPool::get().thread_num() > 1 {
+        std::thread::scope(|s| {
+            let b = s.spawn(b);
+            let a = a();
+            (a, b.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        })
+    } else {
+        (a(), b())
+    }
+}
+
+/// Sort `items`: one part per compute thread sorted at once, then the sorted parts merged.
+/// With no two items equal (the callers sort by a unique key) the result is the one order,
+/// whatever the thread count.
+pub fn par_sort<T: Ord + Copy + Send>(items: &mut Vec<T>) {
+    let (_, size) = parts_of(items.len());
+    par_parts_mut(items, |_, part| part.sort_unstable());
+    let mut merged = Vec::with_capacity(items.len());
+    let mut run = size;
+    while run < items.len() {
+        merged.clear();
+        for pair in items.chunks(2 * run) {
+            let (mut a, mut b) = pair.split_at(run.min(pair.len()));
+            while let (Some(x), Some(y)) = (a.first(), b.first()) {
+                if y < x {
+                    merged.push(*y);
+                    b = &b[1..];
+                } else {
+                    merged.push(*x);
+                    a = &a[1..];
+                }
+            }
+            merged.extend_from_slice(a);
+            merged.extend_from_slice(b);
+        }
+        std::mem::swap(items, &mut merged);
+        run *= 2;
+    }
+}
+
 /// `par_parts_mut` for reading only; each part's result, in the parts' order (so results
 /// concatenated from them are in index order whatever the thread count).
 pub fn par_parts<T: Sync, R: Send + 'static>(
@@ -415,6 +462,20 @@ mod tests {
             assert!(firsts.len() > 1, "split into parts: {firsts:?}");
         }
         assert!(par_collect(0, |i| i).is_empty());
+    }
+
+    /// The parallel sort gives the sorted order, for lengths that split unevenly or not at
+    /// all.
+    #[test]
+    fn par_sort_sorts() {
+        init_task_pool(None);
+        for n in [0usize, 1, 2, 3, 1000, 10_007] {
+            let mut items: Vec<u64> = (0..n as u64).map(|i| rng::mix(i) % 1_000_000_007).collect();
+            let mut expected = items.clone();
+            expected.sort_unstable();
+            par_sort(&mut items);
+            assert_eq!(items, expected, "{n} items");
+        }
     }
 
     /// A batch longer than the read-ahead, over two archetypes, removes exactly its entities

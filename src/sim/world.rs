@@ -17,13 +17,18 @@ use crate::model::labour::{
 };
 use crate::model::migration::{Arrivals, MigrationState, Traits};
 use crate::sim::rng::{Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Departed, Ids, Params, Tally, par_collect, par_parts_mut};
+use crate::sim::{Clock, Cohorts, Departed, Ids, Params, Tally, join, par_collect, par_parts_mut};
 
 /// Key spaces of the set-up streams: one stream per person for their traits and one for
-/// their labour status, one per dwelling (key 0 is the stage's serial stream).
+/// their labour status, one per dwelling; and one stream for each serial step (households,
+/// the labour force, the housing), so that steps which do not depend on each other can run
+/// at once with the same result.
 const PERSON: u64 = 1 << 40;
 const LABOUR: u64 = 2 << 40;
 const DWELLING: u64 = 3 << 40;
+const HOUSEHOLDS: u64 = 4 << 40;
+const LABOUR_FORCE: u64 = 5 << 40;
+const HOUSING: u64 = 6 << 40;
 
 struct Draft {
     person: Person,
@@ -38,7 +43,9 @@ pub fn build_world(config: &Config, seed: u64, scale: f64) -> World {
     build_world_with_progress(config, seed, scale, &mut |_| {})
 }
 
-/// As `build_world`, reporting progress (0–1) through `progress`.
+/// As `build_world`, reporting progress (0–1) through `progress`. People are drawn first;
+/// then households are formed while jobs are handed out, and residents are spawned while
+/// households are housed (`sim::join`: each pair at once when there is more than one thread).
 pub fn build_world_with_progress(
     config: &Config,
     seed: u64,
@@ -47,17 +54,41 @@ pub fn build_world_with_progress(
 ) -> World {
     let c = &config.city;
     let start = config.run.start_year;
-    // The serial steps (pairing, shuffles) draw from the stage's stream; each person's and
-    // each dwelling's own draws come from a stream of their own, so they run split across
-    // threads with the same result whatever the thread count.
     let setup = Streams::new(seed, start, Stage::Setup);
-    let mut rng = setup.rng(0);
     let n = (c.population * scale).round().max(1.0) as usize;
 
-    // People from the pyramid.
+    let mut people = draw_people(config, setup, n);
+    progress(0.3);
+    let ((homes, n_households), jobs) = join(
+        || form_households(config, setup, &people),
+        || hand_out_jobs(config, setup, scale, &people),
+    );
+    par_parts_mut(&mut people, |first, part| {
+        for (j, d) in part.iter_mut().enumerate() {
+            (d.person.role, d.household) = homes[first + j];
+            d.job = jobs[first + j];
+            d.income.yuan = income_for(config, d.job, d.income.skill, 1.0, 0.0);
+        }
+    });
+    drop((homes, jobs));
+    progress(0.6);
+
+    let (mut world, (stock, households)) = join(
+        || spawn_residents(config, seed, scale, n_households, &people),
+        || house(config, setup, scale, n_households, &people),
+    );
+    *world.resource_mut::<HousingStock>() = stock;
+    *world.resource_mut::<Households>() = households;
+    progress(1.0);
+    world
+}
+
+/// People from the age pyramid, each with their own traits and skill, all children for now.
+fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
+    let c = &config.city;
     let bands = &c.age_band_shares;
     let total: f64 = bands.iter().sum();
-    let mut people = par_collect(n, |i| {
+    par_collect(n, |i| {
         let mut rng = setup.rng(PERSON | i as u64);
         let mut u = rng.uniform() * total;
         let mut band = bands.len() - 1;
@@ -88,10 +119,15 @@ pub fn build_world_with_progress(
             traits: Traits::draw(&mut rng, c),
             household: u32::MAX,
         }
-    });
-    progress(0.3);
+    })
+}
 
-    // Households: couples and singles among independent adults, then dependants.
+/// Each person's role and household id: couples and singles among independent adults, then
+/// dependants. Returns them with the number of households.
+fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(Role, u32)>, u32) {
+    let c = &config.city;
+    let mut rng = setup.rng(HOUSEHOLDS);
+    let mut homes = vec![(Role::Child, u32::MAX); people.len()];
     let mut heads: Vec<usize> = Vec::new();
     let mut dependants = Vec::new();
     let mut by_band: Vec<(Vec<usize>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); 20];
@@ -123,16 +159,13 @@ pub fn build_world_with_progress(
                 singles.extend([m, w]);
                 continue;
             }
-            people[m].person.role = Role::Head;
-            people[w].person.role = Role::Partner;
-            people[m].household = n_households;
-            people[w].household = n_households;
+            homes[m] = (Role::Head, n_households);
+            homes[w] = (Role::Partner, n_households);
             heads.push(m);
             n_households += 1;
         }
         for &s in singles.iter().chain(men.iter()).chain(women.iter()) {
-            people[s].person.role = Role::Head;
-            people[s].household = n_households;
+            homes[s] = (Role::Head, n_households);
             heads.push(s);
             n_households += 1;
         }
@@ -140,7 +173,7 @@ pub fn build_world_with_progress(
     // Dependants join a household whose head is 22–40 years older (nearest such age).
     let mut by_head_age: Vec<Vec<u32>> = vec![Vec::new(); 121];
     for &h in &heads {
-        by_head_age[usize::from(people[h].person.age)].push(people[h].household);
+        by_head_age[usize::from(people[h].person.age)].push(homes[h].1);
     }
     for i in dependants {
         let want = usize::from(people[i].person.age) + 22 + rng.below(19);
@@ -149,72 +182,76 @@ pub fn build_world_with_progress(
                 .into_iter()
                 .find(|&a| a < by_head_age.len() && !by_head_age[a].is_empty())
         });
-        match found {
+        homes[i] = match found {
             Some(a) => {
                 let list = &by_head_age[a];
-                people[i].household = list[rng.below(list.len())];
+                (Role::Child, list[rng.below(list.len())])
             }
             None => {
-                people[i].person.role = Role::Head;
-                people[i].household = n_households;
                 n_households += 1;
+                (Role::Head, n_households - 1)
             }
-        }
+        };
     }
-    progress(0.5);
+    (homes, n_households)
+}
 
-    // Labour: students, retirees, then the labour force filled up to each sector's jobs.
-    let l = &config.labour;
-    par_parts_mut(&mut people, |first, part| {
-        for (j, d) in part.iter_mut().enumerate() {
-            let a = d.person.age;
-            if a < l.school_leaving_age {
-                continue;
-            }
-            let mut rng = setup.rng(LABOUR | (first + j) as u64);
-            d.job = Job::new(
-                if f64::from(a) >= retirement_age(l, d.person.sex, None, start) {
-                    Status::Retired
-                } else if a < l.graduation_age && rng.chance(l.university_share) {
-                    Status::Student
-                } else if rng.chance(c.labour_force_participation) {
-                    Status::Unemployed
-                } else {
-                    Status::Inactive
-                },
-            );
+/// Each person's job: students and retirees, then the labour force filled up to each sector's
+/// initial jobs, in random order.
+fn hand_out_jobs(config: &Config, setup: Streams, scale: f64, people: &[Draft]) -> Vec<Job> {
+    let (c, l) = (&config.city, &config.labour);
+    let start = config.run.start_year;
+    let mut jobs = par_collect(people.len(), |i| {
+        let (a, sex) = (people[i].person.age, people[i].person.sex);
+        if a < l.school_leaving_age {
+            return Job::new(Status::Child);
         }
+        let mut rng = setup.rng(LABOUR | i as u64);
+        Job::new(if f64::from(a) >= retirement_age(l, sex, None, start) {
+            Status::Retired
+        } else if a < l.graduation_age && rng.chance(l.university_share) {
+            Status::Student
+        } else if rng.chance(c.labour_force_participation) {
+            Status::Unemployed
+        } else {
+            Status::Inactive
+        })
     });
     // Everyone unemployed so far is in the labour force (no one has a job yet).
-    let mut labour_force: Vec<usize> = (0..n)
-        .filter(|&i| people[i].job.status == Status::Unemployed)
+    let mut labour_force: Vec<usize> = (0..people.len())
+        .filter(|&i| jobs[i].status == Status::Unemployed)
         .collect();
-    shuffle(&mut labour_force, &mut rng);
+    shuffle(&mut labour_force, &mut setup.rng(LABOUR_FORCE));
     let mut next = labour_force.into_iter();
-    'fill: for (s, jobs) in Sector::ALL.iter().zip(c.initial_jobs.as_array()) {
-        for _ in 0..(jobs * scale).round() as usize {
+    'fill: for (s, n_jobs) in Sector::ALL.iter().zip(c.initial_jobs.as_array()) {
+        for _ in 0..(n_jobs * scale).round() as usize {
             let Some(i) = next.by_ref().find(|&i| {
-                f64::from(people[i].person.age)
-                    < retirement_age(l, people[i].person.sex, Some(*s), start)
+                let p = &people[i].person;
+                f64::from(p.age) < retirement_age(l, p.sex, Some(*s), start)
             }) else {
                 break 'fill;
             };
-            people[i].job = Job::employed(*s);
+            jobs[i] = Job::employed(*s);
         }
     }
-    par_parts_mut(&mut people, |_, part| {
-        for d in part {
-            d.income.yuan = income_for(config, d.job, d.income.skill, 1.0, 0.0);
-        }
-    });
+    jobs
+}
+
+/// The housing stock and the households in it: estates of different quality (the worst are
+/// shanty areas), dwellings spread over them, households placed at random.
+fn house(
+    config: &Config,
+    setup: Streams,
+    scale: f64,
+    n_households: u32,
+    people: &[Draft],
+) -> (HousingStock, Households) {
+    let c = &config.city;
+    let mut rng = setup.rng(HOUSING);
     let mut household_income = vec![0f64; n_households as usize];
-    for d in &people {
+    for d in people {
         household_income[d.household as usize] += f64::from(d.income.yuan);
     }
-    progress(0.7);
-
-    // Housing: estates of different quality (the worst are shanty areas), dwellings spread
-    // over them, households placed at random.
     let n_dwellings = ((f64::from(n_households)) * (1.0 + c.initial_vacancy_rate)).ceil() as usize;
     let n_estates = (f64::from(c.estates) * (scale * 10.0).min(1.0))
         .round()
@@ -252,7 +289,7 @@ pub fn build_world_with_progress(
     });
     let mut order: Vec<usize> = (0..n_dwellings).collect();
     shuffle(&mut order, &mut rng);
-    let mut households = Vec::with_capacity(n_households as usize);
+    let mut households = Households::default();
     for h in 0..n_households {
         let d = order[h as usize];
         dwellings[d].state = DwellingState::Occupied;
@@ -268,7 +305,7 @@ pub fn build_world_with_progress(
         } else {
             Tenure::Renter
         };
-        households.push((
+        households.insert(
             HouseholdId(h),
             Household {
                 dwelling: DwellingId(d as u32),
@@ -278,16 +315,28 @@ pub fn build_world_with_progress(
                 estate: dwellings[d].estate,
                 quality: estates[dwellings[d].estate as usize].quality,
             },
-        ));
+        );
     }
-    progress(0.85);
+    (HousingStock { dwellings, estates }, households)
+}
 
+/// A world with every resource (the housing stock and the households empty, for `house` to
+/// fill) and the residents, numbered and stored household by household, so that the passes
+/// that gather members into their households read and write memory in order.
+fn spawn_residents(
+    config: &Config,
+    seed: u64,
+    scale: f64,
+    n_households: u32,
+    people: &[Draft],
+) -> World {
+    let c = &config.city;
+    let start = config.run.start_year;
+    let n = people.len();
     let mut world = World::new();
     let mut cohorts = Cohorts::default();
-    // Residents are numbered and stored household by household, so the passes that gather
-    // members into their households read and write memory in order.
     let mut start_of = vec![0usize; n_households as usize + 1];
-    for d in &people {
+    for d in people {
         start_of[d.household as usize + 1] += 1;
     }
     for h in 0..n_households as usize {
@@ -299,7 +348,7 @@ pub fn build_world_with_progress(
         by_household[*slot] = i as u32;
         *slot += 1;
     }
-    for d in &people {
+    for d in people {
         cohorts.add_member(start - i32::from(d.person.age));
     }
     world.insert_resource(Params(config.clone()));
@@ -321,7 +370,7 @@ pub fn build_world_with_progress(
         destination_wage: config.migration.destination_wage,
         ..Default::default()
     });
-    world.insert_resource(HousingStock { dwellings, estates });
+    world.insert_resource(HousingStock::default());
     world.insert_resource(HousingMarket {
         price_per_m2: c.price_per_m2,
         last_growth: 0.0,
@@ -336,7 +385,7 @@ pub fn build_world_with_progress(
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
     world.insert_resource(crate::sim::HouseholdTable::default());
-    world.insert_resource(households.into_iter().collect::<Households>());
+    world.insert_resource(Households::default());
     // Resources are entities with sparse-set storage indexed by entity: inserted first, they
     // take the lowest indices and stay small (inserted after a million residents, each held a
     // 4 MB index).
@@ -354,9 +403,7 @@ pub fn build_world_with_progress(
         )
     });
     drop(by_household);
-    drop(people);
     world.spawn_batch(residents);
-    progress(1.0);
     world
 }
 
