@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::DemographyConfig;
 use crate::model::household::{HouseholdId, Households, Member, Role};
 use crate::model::housing::{VacateReason, Vacated};
-use crate::model::labour::{Income, Job, Status};
+use crate::model::labour::{Income, Job, Status, Work};
 use crate::model::migration::Traits;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
 use crate::sim::{Clock, Cohorts, Departed, Ids, Params, Tally};
@@ -95,7 +95,7 @@ pub fn die_and_age(
     mut tally: ResMut<Tally>,
     mut events: ResMut<VitalEvents>,
     mut departed: ResMut<Departed>,
-    mut residents: Query<(Entity, &AgentId, &mut Person, &Member, &Job, &Income)>,
+    mut residents: Query<(Entity, &AgentId, &mut Person, &Member, &Work)>,
 ) {
     let d = &params.demography;
     let years = clock.years_since_start();
@@ -118,7 +118,7 @@ pub fn die_and_age(
     let mut found: Parallel<Found> = Parallel::default();
     residents.par_iter_mut().for_each_init(
         || found.borrow_local_mut(),
-        |found, (entity, id, mut person, member, job, income)| {
+        |found, (entity, id, mut person, member, work)| {
             if streams
                 .rng(id.0)
                 .chance(table[usize::from(person.age)][person.sex as usize])
@@ -133,14 +133,14 @@ pub fn die_and_age(
             }
             if person.role == Role::Child
                 && person.age >= d.leave_home_min_age
-                && job.status != Status::Student
+                && work.job.status != Status::Student
                 && draws.leave_home.rng(id.0).chance(d.leave_home_rate)
             {
                 found.leavers.push(HomeLeaver {
                     id: *id,
-                    entity,
+                    entity: Entity::PLACEHOLDER,
                     sex: person.sex,
-                    income_yuan: income.yuan,
+                    income_yuan: work.income.yuan,
                 });
             }
         },
@@ -202,8 +202,10 @@ pub fn give_birth(
                     sex,
                     role: Role::Child,
                 },
-                Job::new(Status::Child),
-                Income::newborn(&mut rng, c.wage_sd_log),
+                Work {
+                    job: Job::new(Status::Child),
+                    income: Income::newborn(&mut rng, c.wage_sd_log),
+                },
                 Traits::draw(&mut rng, c),
                 member,
             )
@@ -217,6 +219,8 @@ pub fn give_birth(
 #[derive(Clone, Debug)]
 pub struct HomeLeaver {
     pub id: AgentId,
+    /// The leaver's row, found by `leave_home` (rows move when the year's newborns are placed,
+    /// so `die_and_age` cannot know it); valid until the year's arrivals are placed.
     pub entity: Entity,
     pub sex: Sex,
     pub income_yuan: f32,
@@ -232,17 +236,34 @@ pub struct Formations(pub Vec<Vec<HomeLeaver>>);
 pub fn leave_home(
     params: Res<Params>,
     clock: Res<Clock>,
+    ids: Res<Ids>,
     mut formations: ResMut<Formations>,
     mut events: ResMut<VitalEvents>,
-    residents: Query<(&AgentId, &Person)>,
+    residents: Query<(Entity, &AgentId, &Person)>,
 ) {
     let d = &params.demography;
     let mut leavers = std::mem::take(&mut events.leavers);
-    // (The id check: a leaver who died may have left their row to a newborn.)
-    leavers.retain(|l| {
-        residents
-            .get(l.entity)
-            .is_ok_and(|(id, p)| *id == l.id && p.role == Role::Child)
+    // Each leaver's row, found by id in one pass (placing the newborns moved rows), if they
+    // still live with their parents.
+    let mut wanted = vec![false; ids.next_agent as usize];
+    for l in &leavers {
+        wanted[l.id.0 as usize] = true;
+    }
+    let mut found: Parallel<Vec<(AgentId, Entity)>> = Parallel::default();
+    residents.par_iter().for_each(|(entity, id, p)| {
+        if wanted[id.0 as usize] && p.role == Role::Child {
+            found.borrow_local_mut().push((*id, entity));
+        }
+    });
+    let mut found: Vec<_> = found.drain().collect();
+    found.sort_unstable_by_key(|f| f.0);
+    let mut found = found.into_iter().peekable();
+    leavers.retain_mut(|l| {
+        while found.next_if(|f| f.0 < l.id).is_some() {}
+        found
+            .next_if(|f| f.0 == l.id)
+            .map(|f| l.entity = f.1)
+            .is_some()
     });
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Pairing, 0);
     shuffle(&mut leavers, &mut rng);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::demography::Person;
 use super::housing::DwellingId;
-use super::labour::{Income, Job, Status};
+use super::labour::{Status, Work};
 use super::migration::Traits;
 use crate::sim::{HouseholdTable, Ids, par_parts, par_parts_mut};
 
@@ -164,7 +164,7 @@ impl HouseholdSummary {
 }
 
 /// Add one resident to its household's figures.
-fn count_member(s: &mut HouseholdSummary, p: &Person, j: &Job, inc: &Income, t: &Traits) {
+fn count_member(s: &mut HouseholdSummary, p: &Person, w: &Work, t: &Traits) {
     s.members += 1;
     if p.age >= 18 {
         s.adults += 1;
@@ -174,7 +174,7 @@ fn count_member(s: &mut HouseholdSummary, p: &Person, j: &Job, inc: &Income, t: 
     if p.age >= 65 {
         s.elderly += 1;
     }
-    match j.status {
+    match w.job.status {
         Status::Employed => {
             s.labour_force += 1;
             s.earners += 1;
@@ -185,7 +185,7 @@ fn count_member(s: &mut HouseholdSummary, p: &Person, j: &Job, inc: &Income, t: 
         }
         _ => {}
     }
-    s.income_yuan += inc.yuan;
+    s.income_yuan += w.income.yuan;
     if p.role == Role::Head {
         s.heads += 1;
         s.head_age = p.age;
@@ -201,7 +201,7 @@ fn count_member(s: &mut HouseholdSummary, p: &Person, j: &Job, inc: &Income, t: 
 pub fn gather_households(
     ids: Res<Ids>,
     mut table: ResMut<HouseholdTable>,
-    residents: Query<(&Person, &Job, &Income, &Traits, &Member)>,
+    residents: Query<(&Person, &Work, &Traits, &Member)>,
 ) {
     let table = &mut table.0;
     let n = ids.next_household as usize;
@@ -214,7 +214,7 @@ pub fn gather_households(
     // thread count.
     par_parts_mut(table, |first, part| {
         part.fill(HouseholdSummary::default());
-        for (p, j, inc, t, m) in residents
+        for (p, w, t, m) in residents
             .contiguous_iter()
             .expect("residents are stored in tables")
         {
@@ -223,7 +223,7 @@ pub fn gather_households(
                     .checked_sub(first)
                     .and_then(|h| part.get_mut(h))
                 {
-                    count_member(s, &p[i], &j[i], &inc[i], &t[i]);
+                    count_member(s, &p[i], &w[i], &t[i]);
                 }
             }
         }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::HousingConfig;
 use crate::model::demography::{Formations, HomeLeaver, Person};
 use crate::model::household::{Household, HouseholdId, Households, Member, Role, Tenure};
-use crate::model::labour::{Income, LabourMarket, Status};
+use crate::model::labour::{LabourMarket, Status, Work};
 use crate::model::migration::Arrivals;
 use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
 use crate::sim::{
@@ -438,7 +438,7 @@ pub fn trade_homes(
     mut table: ResMut<HouseholdTable>,
     mut households: ResMut<Households>,
     mut departed: ResMut<Departed>,
-    mut residents: Query<(&mut Person, &Income, &mut Member)>,
+    mut residents: Query<(&mut Person, &Work, &mut Member)>,
 ) {
     let h = &params.housing;
     let year = clock.year;
@@ -607,9 +607,9 @@ pub fn trade_homes(
                 stock.occupy(d, hid);
                 households.insert(hid, stock.household(d, tenure, 0.0));
                 for (k, leaver) in formations[i].iter().enumerate() {
-                    if let Ok((mut p, income, mut member)) = residents.get_mut(leaver.entity) {
+                    if let Ok((mut p, work, mut member)) = residents.get_mut(leaver.entity) {
                         p.role = if k == 0 { Role::Head } else { Role::Partner };
-                        table.move_member(Some(member.0), Some(hid), income.yuan);
+                        table.move_member(Some(member.0), Some(hid), work.income.yuan);
                         member.0 = hid;
                     }
                 }
@@ -629,21 +629,14 @@ pub fn trade_homes(
                 tally.new_job_seekers += a
                     .members
                     .iter()
-                    .filter(|n| n.job.status == Status::Unemployed)
+                    .filter(|n| n.work.job.status == Status::Unemployed)
                     .count() as u64;
                 for n in &a.members {
-                    table.move_member(None, Some(hid), n.income.yuan);
+                    table.move_member(None, Some(hid), n.work.income.yuan);
                 }
                 newcomers.extend(a.members.iter().map(|n| {
                     cohorts.add_member(year - i32::from(n.person.age));
-                    (
-                        ids.agent(),
-                        n.person,
-                        n.job,
-                        n.income,
-                        n.traits,
-                        Member(hid),
-                    )
+                    (ids.agent(), n.person, n.work, n.traits, Member(hid))
                 }));
             }
         }

@@ -12,7 +12,7 @@ use crate::config::{CityConfig, Config, MigrationConfig};
 use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::household::{HouseholdId, Households, Member, Role, Tenure};
 use crate::model::housing::{HousingMarket, VacateReason, Vacated};
-use crate::model::labour::{Income, Job, LabourMarket, Status};
+use crate::model::labour::{Income, Job, LabourMarket, Status, Work};
 use crate::sim::rng::{SimRng, Stage, Streams, poisson};
 use crate::sim::{
     Clock, Cohorts, DRIVERS, Departed, HouseholdTable, Ids, Params, Tally, emigrant_age_band,
@@ -171,7 +171,7 @@ pub fn emigrate(
     mut household_table: ResMut<HouseholdTable>,
     mut households: ResMut<Households>,
     mut departed: ResMut<Departed>,
-    residents: Query<(Entity, &AgentId, &Person, &Job, &Income, &Traits, &Member)>,
+    residents: Query<(Entity, &AgentId, &Person, &Work, &Traits, &Member)>,
 ) {
     let m = &params.migration;
     let year = clock.year;
@@ -240,7 +240,8 @@ pub fn emigrate(
     let mut gone: Parallel<Vec<Emigrant>> = Parallel::default();
     residents
         .par_iter()
-        .for_each(|(entity, id, p, job, income, traits, member)| {
+        .for_each(|(entity, id, p, work, traits, member)| {
+            let Work { job, income } = work;
             let household = household_driver[member.0.0 as usize];
             if household != u8::MAX {
                 gone.borrow_local_mut().push(Emigrant {
@@ -310,8 +311,7 @@ pub fn emigrate(
 #[derive(Clone, Debug)]
 pub struct Newcomer {
     pub person: Person,
-    pub job: Job,
-    pub income: Income,
+    pub work: Work,
     pub traits: Traits,
 }
 
@@ -403,8 +403,10 @@ fn newcomer(rng: &mut SimRng, c: &CityConfig, age: u8, sex: Sex, role: Role) -> 
     };
     Newcomer {
         person: Person { age, sex, role },
-        job: Job::new(status),
-        income: Income::newborn(rng, c.wage_sd_log),
+        work: Work {
+            job: Job::new(status),
+            income: Income::newborn(rng, c.wage_sd_log),
+        },
         traits: Traits::draw(rng, c),
     }
 }

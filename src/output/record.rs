@@ -12,7 +12,7 @@ use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::economy::Economy;
 use crate::model::household::Households;
 use crate::model::housing::{DwellingId, DwellingState, HousingMarket, HousingStock};
-use crate::model::labour::{CoalSector, Income, Job, LabourMarket, Status};
+use crate::model::labour::{CoalSector, LabourMarket, Status, Work};
 use crate::sim::{Clock, Tally, par_parts};
 
 /// Residents counted by age and sex, status and sector, with employed incomes summed in whole
@@ -39,8 +39,12 @@ impl Default for PeopleCount {
 }
 
 impl PeopleCount {
-    fn add(&mut self, p: &Person, j: &Job, inc: &Income) {
+    fn add(&mut self, p: &Person, w: &Work) {
         self.ages[usize::from(p.age).min(120)][p.sex as usize] += 1;
+        let Work {
+            job: j,
+            income: inc,
+        } = w;
         match j.status {
             Status::Employed => {
                 self.employed += 1;
@@ -194,12 +198,9 @@ impl Recorder {
         // Not `contiguous_par_iter`: bevy 0.20.1 debug-asserts that a batch's component slice
         // is as long as the whole table's entity list, so it panics in debug builds.
         world
-            .query::<(&Person, &Job, &Income)>()
+            .query::<(&Person, &Work)>()
             .par_iter(world)
-            .for_each_init(
-                || parts.borrow_local_mut(),
-                |count, (p, j, inc)| count.add(p, j, inc),
-            );
+            .for_each_init(|| parts.borrow_local_mut(), |count, (p, w)| count.add(p, w));
         let mut all = PeopleCount::default();
         for part in parts.iter_mut() {
             all.merge(part);

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use crate::model::demography::{AgentId, Person, Sex};
 use crate::model::household::{Household, Households, Member, Role, Tenure};
 use crate::model::housing::HousingMarket;
-use crate::model::labour::{Income, Job};
+use crate::model::labour::Work;
 use crate::model::migration::Traits;
 use crate::sim::Ids;
 use crate::sim::world::Resident;
@@ -55,12 +55,12 @@ impl AgentRows {
         self.homes.clear();
         self.homes
             .extend_from_slice(world.resource::<Households>().slots());
-        let mut query = world.query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>();
+        let mut query = world.query::<(&AgentId, &Person, &Work, &Traits, &Member)>();
         self.residents.clear();
         self.residents.extend(
             query
                 .iter(world)
-                .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m)),
+                .map(|(a, p, w, t, m)| (*a, *p, *w, *t, *m)),
         );
     }
 
@@ -306,7 +306,7 @@ mod direct {
 /// One CSV row, newline included.
 fn row(
     text: &mut Vec<u8>,
-    (id, p, job, income, traits, member): &Resident,
+    (id, p, Work { job, income }, traits, member): &Resident,
     homes: &[Option<Household>],
     price: f64,
 ) {

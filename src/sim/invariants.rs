@@ -9,7 +9,7 @@ use crate::model::demography::Person;
 use crate::model::economy::Economy;
 use crate::model::household::{Household, HouseholdId, Households, Member, Role};
 use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
-use crate::model::labour::{CoalSector, Income, LabourMarket};
+use crate::model::labour::{CoalSector, LabourMarket, Work};
 use crate::sim::{Clock, Ids, Tally};
 
 /// The first invariant a year broke.
@@ -95,8 +95,9 @@ impl Invariants {
             ));
         }
         if let Some(i) = world
-            .query::<&Income>()
+            .query::<&Work>()
             .iter(world)
+            .map(|w| w.income)
             .find(|i| !sound(f64::from(i.yuan)))
         {
             return Err(fail(

@@ -6,6 +6,7 @@ pub mod rng;
 pub mod schedule;
 pub mod world;
 
+use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::ops::Deref;
@@ -13,7 +14,7 @@ use std::ops::Deref;
 use crate::config::Config;
 use crate::model::demography::{AgentId, Person};
 use crate::model::household::{HouseholdSummary, Member};
-use crate::model::labour::{Income, Job};
+use crate::model::labour::Work;
 use crate::model::migration::Traits;
 use crate::sim::world::Resident;
 
@@ -77,10 +78,11 @@ impl Departed {
         self.rows.is_empty()
     }
 
-    /// The newcomers take the departed residents' rows in agent-id order (one row each, each
-    /// component written over); rows left over are despawned and newcomers left over are
-    /// spawned. Applied with the calling system's other commands, after which nobody departed
-    /// is left in the world.
+    /// The newcomers take the departed residents' rows in agent-id order (each component
+    /// written over); the rows left over are closed as bevy's despawns, in agent-id order,
+    /// would close them (so the table keeps the same order, and iteration order and sums stay
+    /// the same), and newcomers left over are spawned. Applied with the calling system's other
+    /// commands, after which nobody departed is left in the world.
     pub fn place_newcomers(&mut self, commands: &mut Commands, newcomers: Vec<Resident>) {
         let rows: Vec<Entity> = std::mem::take(&mut self.rows)
             .into_iter()
@@ -91,14 +93,14 @@ impl Departed {
             let mut newcomers = newcomers.into_iter();
             let mut query = world.query::<ResidentMut>();
             for part in rows[..reused].chunks(DESPAWN_AHEAD) {
-                std::hint::black_box(warm_up(world, part, false));
+                std::hint::black_box(warm_up(world, part));
                 for (&e, n) in part.iter().zip(newcomers.by_ref()) {
-                    let (mut id, mut person, mut job, mut income, mut traits, mut member) =
+                    let (mut id, mut person, mut work, mut traits, mut member) =
                         query.get_mut(world, e).expect("a departed resident's row");
-                    (*id, *person, *job, *income, *traits, *member) = n;
+                    (*id, *person, *work, *traits, *member) = n;
                 }
             }
-            despawn_all(world, &rows[reused..]);
+            remove_rows(world, &rows[reused..]);
             world.spawn_batch(newcomers);
         });
     }
@@ -107,18 +109,110 @@ impl Departed {
 type ResidentMut = (
     &'static mut AgentId,
     &'static mut Person,
-    &'static mut Job,
-    &'static mut Income,
+    &'static mut Work,
     &'static mut Traits,
     &'static mut Member,
 );
 
-/// Despawn entities in the given order. Despawning them in table-row order instead was
-/// measured: no faster, and it would change the storage order and with it the last digits
-/// of sums taken in that order.
+/// Remove the residents `gone` (all in the residents' table) as despawning them in this order
+/// would: each despawn moves the table's last row into the freed one. Here the moves are
+/// worked out first (`close_gaps`) and made column by column, values and change ticks, as the
+/// despawns would make them; the entities then left at the end of the table are despawned,
+/// last first, which moves nothing. A survivor whose row moves takes over the entity of the
+/// row it moves to.
+fn remove_rows(world: &mut World, gone: &[Entity]) {
+    if gone.is_empty() {
+        return;
+    }
+    let rows: Vec<usize> = gone
+        .iter()
+        .map(|&e| {
+            let loc = world.entities().get(e).ok().flatten();
+            loc.expect("a departed resident's row").table_row.index()
+        })
+        .collect();
+    let mut query = world.query::<(Entity, ResidentMut)>();
+    let mut tables = query
+        .contiguous_iter_mut(world)
+        .expect("residents are stored in tables");
+    let (entities, (id, person, work, traits, member)) =
+        tables.next().expect("the departed are residents");
+    assert!(tables.next().is_none(), "residents share one table");
+    let (kept, moves) = close_gaps(entities.len(), &rows);
+    let end: Vec<Entity> = entities[kept..].iter().rev().copied().collect();
+    join(
+        || {
+            move_rows(id, &moves);
+            move_rows(person, &moves);
+        },
+        || {
+            move_rows(work, &moves);
+            move_rows(traits, &moves);
+            move_rows(member, &moves);
+        },
+    );
+    despawn_all(world, &end);
+}
+
+/// What removing `rows` from a table of `len` rows does, each removal (in the given order)
+/// moving the table's last row into the removed one: how many rows are kept, and which of
+/// them receive which rows from the end (`(to, from)`, each `to` once) once all are removed.
+fn close_gaps(len: usize, rows: &[usize]) -> (usize, Vec<(usize, usize)>) {
+    #[derive(Clone, Copy)]
+    enum Holds {
+        Kept(usize),
+        Gone(usize),
+    }
+    let kept = len - rows.len();
+    // What each row from `kept` on holds now, and where each removed row is now.
+    let mut end: Vec<Holds> = (kept..len).map(Holds::Kept).collect();
+    let mut at = rows.to_vec();
+    for (j, &r) in rows.iter().enumerate() {
+        if r >= kept {
+            end[r - kept] = Holds::Gone(j);
+        }
+    }
+    let mut moves = Vec::new();
+    let mut last = len;
+    for j in 0..rows.len() {
+        last -= 1;
+        let r = at[j];
+        if r == last {
+            continue;
+        }
+        let moved = end[last - kept];
+        if let Holds::Gone(i) = moved {
+            at[i] = r;
+        }
+        if r >= kept {
+            end[r - kept] = moved;
+        } else if let Holds::Kept(from) = moved {
+            moves.push((r, from));
+        }
+    }
+    (kept, moves)
+}
+
+/// Copy row `from` of a column into row `to`, value and change ticks, for each move.
+fn move_rows<T: Copy>(column: ContiguousMut<'_, T>, moves: &[(usize, usize)]) {
+    let (values, mut ticks) = ContiguousMut::bypass_change_detection_split(column);
+    for &(to, from) in moves {
+        values[to] = values[from];
+    }
+    let added = ticks.added_mut();
+    for &(to, from) in moves {
+        added[to] = added[from];
+    }
+    let changed = ticks.changed_mut();
+    for &(to, from) in moves {
+        changed[to] = changed[from];
+    }
+}
+
+/// Despawn entities in the given order.
 fn despawn_all(world: &mut World, entities: &[Entity]) {
     for part in entities.chunks(DESPAWN_AHEAD) {
-        std::hint::black_box(warm_up(world, part, true));
+        std::hint::black_box(warm_up(world, part));
         for &e in part {
             world.despawn(e);
         }
@@ -128,42 +222,25 @@ fn despawn_all(world: &mut World, entities: &[Entity]) {
 /// How many despawns `warm_up` reads ahead for.
 const DESPAWN_AHEAD: usize = 256;
 
-/// Read what despawning (or writing over) `entities` will touch: their locations, their rows
-/// in their archetype and table, and with `table_end` the locations of the entities at the end
-/// of the table (each despawn moves one of them into the freed row); and ask for their rows of
-/// every column to be fetched for writing. These loads do not depend on each other, so many cache misses are in flight at
+/// Read what despawning (or writing over) `entities` will touch: their locations and their
+/// rows in their archetype and table; and ask for their rows of every column to be fetched for
+/// writing. These loads do not depend on each other, so many cache misses are in flight at
 /// once; a despawn's own loads each wait for the one before. At full scale, the run's
 /// ~840,000 despawns (residents and households, before households left the ECS) took 785 -> 591 ms with the reads (median of 5 interleaved runs) and
 /// 625 -> 505 ms when the column prefetch was added (another 5), with the same result.
-fn warm_up(world: &World, entities: &[Entity], table_end: bool) -> u64 {
-    let table_of = |e: Entity| {
-        let loc = world.entities().get(e).ok().flatten()?;
-        let archetype = world.archetypes().get(loc.archetype_id)?;
-        Some((
-            loc,
-            archetype,
-            world.storages().tables.get(archetype.table_id())?,
-        ))
-    };
+fn warm_up(world: &World, entities: &[Entity]) -> u64 {
     let mut sum = 0u64;
     for &e in entities {
-        if let Some((loc, archetype, table)) = table_of(e) {
+        let Ok(Some(loc)) = world.entities().get(e) else {
+            continue;
+        };
+        let archetype = &world.archetypes()[loc.archetype_id];
+        if let Some(table) = world.storages().tables.get(archetype.table_id()) {
             sum ^= archetype.entities()[loc.archetype_row.index()]
                 .id()
                 .to_bits();
             sum ^= table.entities()[loc.table_row.index()].to_bits();
             prefetch_row(table, loc.table_row);
-        }
-    }
-    if let Some((_, _, table)) = entities
-        .first()
-        .filter(|_| table_end)
-        .and_then(|&e| table_of(e))
-    {
-        for &moved in table.entities().iter().rev().take(entities.len()) {
-            if let Ok(Some(loc)) = world.entities().get(moved) {
-                sum ^= loc.table_row.index() as u64;
-            }
         }
     }
     sum
@@ -479,6 +556,38 @@ mod tests {
         }
     }
 
+    /// `close_gaps` gives what removing the rows one by one from a list, each by moving the
+    /// last row into it, gives.
+    #[test]
+    fn close_gaps_matches_removing_rows_one_by_one() {
+        for (len, n, seed) in [
+            (1usize, 1usize, 1u64),
+            (10, 10, 2),
+            (50, 7, 3),
+            (300, 150, 4),
+            (300, 299, 5),
+        ] {
+            let mut rows: Vec<usize> = (0..len).collect();
+            let key = |i: usize| rng::mix(seed ^ (i as u64 * 0x9E37));
+            rows.sort_by_key(|&i| key(i));
+            let gone = &rows[..n];
+            let mut table: Vec<usize> = (0..len).collect();
+            for g in gone {
+                let r = table.iter().position(|x| x == g).expect("still there");
+                table.swap_remove(r);
+            }
+            let at: Vec<usize> = gone.to_vec();
+            let (kept, moves) = close_gaps(len, &at);
+            assert_eq!(kept, table.len());
+            let mut closed: Vec<usize> = (0..kept).collect();
+            for &(to, from) in &moves {
+                assert!(to < kept && from >= kept, "({to}, {from})");
+                closed[to] = from;
+            }
+            assert_eq!(closed, table, "len {len}, {n} gone");
+        }
+    }
+
     /// A batch longer than the read-ahead, over two archetypes, removes exactly its entities
     /// and leaves the others' components where they were.
     #[test]
@@ -505,7 +614,7 @@ mod tests {
     fn resident(id: u64) -> Resident {
         use crate::model::demography::Sex;
         use crate::model::household::{HouseholdId, Role};
-        use crate::model::labour::Status;
+        use crate::model::labour::{Income, Job, Status};
         (
             AgentId(id),
             Person {
@@ -513,10 +622,12 @@ mod tests {
                 sex: Sex::Female,
                 role: Role::Head,
             },
-            Job::new(Status::Inactive),
-            Income {
-                yuan: id as f32,
-                skill: 1.0,
+            Work {
+                job: Job::new(Status::Inactive),
+                income: Income {
+                    yuan: id as f32,
+                    skill: 1.0,
+                },
             },
             Traits {
                 climate_tolerance: 0.5,
@@ -527,45 +638,79 @@ mod tests {
     }
 
     /// After `place_newcomers` the world holds exactly the residents who stayed and the
-    /// newcomers, each with all of its own components, whether the newcomers are fewer than
-    /// the departed (the rest despawned) or more (the rest spawned); the departed are
-    /// reported as left until then.
+    /// newcomers, each with all of its own components, in the table order that writing the
+    /// newcomers over the departed and despawning the rest (in id order) gives, whether the
+    /// newcomers are fewer than the departed (the rest removed) or more (the rest spawned); the
+    /// departed are reported as left until then.
     #[test]
     fn newcomers_take_the_departed_rows_and_nobody_departed_is_left() {
-        for newcomers in [100usize, 700] {
+        let storage_order = |world: &mut World| -> Vec<u64> {
+            world.query::<&AgentId>().iter(world).map(|a| a.0).collect()
+        };
+        for newcomers in [0usize, 100, 400, 700] {
             let mut world = World::new();
+            let mut reference = World::new();
             let entities: Vec<Entity> = (0..1000).map(|i| world.spawn(resident(i)).id()).collect();
-            let left: Vec<(AgentId, Entity)> = (0..1000)
-                .step_by(2)
-                .map(|i| (AgentId(i), entities[i as usize]))
+            let same: Vec<Entity> = (0..1000)
+                .map(|i| reference.spawn(resident(i)).id())
+                .collect();
+            // About half leave, scattered, including rows at the end of the table.
+            let gone: Vec<u64> = (0..1000u64)
+                .filter(|&i| rng::mix(i).is_multiple_of(2) || i >= 990)
+                .collect();
+            let left: Vec<(AgentId, Entity)> = gone
+                .iter()
+                .map(|&i| (AgentId(i), entities[i as usize]))
                 .collect();
             let mut departed = Departed::default();
             departed.leave(left);
-            assert!(departed.has_left(AgentId(998)) && !departed.has_left(AgentId(999)));
+            let stays = (0..1000)
+                .find(|i| !gone.contains(i))
+                .expect("someone stays");
+            assert!(departed.has_left(AgentId(999)) && !departed.has_left(AgentId(stays)));
             let arriving: Vec<Resident> =
                 (0..newcomers as u64).map(|i| resident(5000 + i)).collect();
+            // The reference: newcomers written over the first departed, the others despawned.
+            let mut arrivals = arriving.clone().into_iter();
+            for &i in &gone {
+                let e = same[i as usize];
+                match arrivals.next() {
+                    Some(n) => {
+                        reference.entity_mut(e).insert(n);
+                    }
+                    None => {
+                        reference.despawn(e);
+                    }
+                }
+            }
+            reference.spawn_batch(arrivals);
             let mut schedule = Schedule::default();
             schedule.add_systems(move |mut commands: Commands| {
                 departed.place_newcomers(&mut commands, arriving.clone());
                 assert!(departed.is_empty());
             });
             schedule.run(&mut world);
+            assert_eq!(
+                storage_order(&mut world),
+                storage_order(&mut reference),
+                "{newcomers} newcomers"
+            );
             let mut found: Vec<Resident> = world
-                .query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>()
+                .query::<(&AgentId, &Person, &Work, &Traits, &Member)>()
                 .iter(&world)
-                .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
+                .map(|(a, p, w, t, m)| (*a, *p, *w, *t, *m))
                 .collect();
             found.sort_by_key(|r| r.0);
-            let expected: Vec<u64> = (1..1000)
-                .step_by(2)
+            let expected: Vec<u64> = (0..1000)
+                .filter(|i| !gone.contains(i))
                 .chain(5000..5000 + newcomers as u64)
                 .collect();
             assert_eq!(found.iter().map(|r| r.0.0).collect::<Vec<_>>(), expected);
             for r in &found {
                 let want = resident(r.0.0);
                 assert_eq!(
-                    (r.1.age, r.3.yuan, r.5),
-                    (want.1.age, want.3.yuan, want.5),
+                    (r.1.age, r.2.income.yuan, r.4),
+                    (want.1.age, want.2.income.yuan, want.4),
                     "resident {}",
                     r.0.0
                 );

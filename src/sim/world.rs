@@ -13,7 +13,8 @@ use crate::model::housing::{
     Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, Vacated, home_value,
 };
 use crate::model::labour::{
-    CoalSector, Income, Job, JobSearch, LabourMarket, Sector, Status, income_for, retirement_age,
+    CoalSector, Income, Job, JobSearch, LabourMarket, Sector, Status, Work, income_for,
+    retirement_age,
 };
 use crate::model::migration::{Arrivals, MigrationState, Traits};
 use crate::sim::rng::{Stage, Streams, shuffle};
@@ -32,8 +33,7 @@ const HOUSING: u64 = 6 << 40;
 
 struct Draft {
     person: Person,
-    job: Job,
-    income: Income,
+    work: Work,
     traits: Traits,
     household: u32,
 }
@@ -66,8 +66,8 @@ pub fn build_world_with_progress(
     par_parts_mut(&mut people, |first, part| {
         for (j, d) in part.iter_mut().enumerate() {
             (d.person.role, d.household) = homes[first + j];
-            d.job = jobs[first + j];
-            d.income.yuan = income_for(config, d.job, d.income.skill, 1.0, 0.0);
+            d.work.job = jobs[first + j];
+            d.work.income.yuan = income_for(config, d.work.job, d.work.income.skill, 1.0, 0.0);
         }
     });
     drop((homes, jobs));
@@ -114,8 +114,10 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
                 sex,
                 role: Role::Child,
             },
-            job: Job::new(Status::Child),
-            income: Income::newborn(&mut rng, c.wage_sd_log),
+            work: Work {
+                job: Job::new(Status::Child),
+                income: Income::newborn(&mut rng, c.wage_sd_log),
+            },
             traits: Traits::draw(&mut rng, c),
             household: u32::MAX,
         }
@@ -250,7 +252,7 @@ fn house(
     let mut rng = setup.rng(HOUSING);
     let mut household_income = vec![0f64; n_households as usize];
     for d in people {
-        household_income[d.household as usize] += f64::from(d.income.yuan);
+        household_income[d.household as usize] += f64::from(d.work.income.yuan);
     }
     let n_dwellings = ((f64::from(n_households)) * (1.0 + c.initial_vacancy_rate)).ceil() as usize;
     let n_estates = (f64::from(c.estates) * (scale * 10.0).min(1.0))
@@ -396,8 +398,7 @@ fn spawn_residents(
         (
             AgentId(i as u64),
             d.person,
-            d.job,
-            d.income,
+            d.work,
             d.traits,
             Member(HouseholdId(d.household)),
         )
@@ -408,7 +409,7 @@ fn spawn_residents(
 }
 
 /// One resident's components, in the order `capture_world` and `restore_world` use.
-pub type Resident = (AgentId, Person, Job, Income, Traits, Member);
+pub type Resident = (AgentId, Person, Work, Traits, Member);
 
 /// Everything a world carries from one year into the next: the config, the resources that
 /// hold state across years, every resident in the order a query visits them now, and every
@@ -448,9 +449,9 @@ pub fn capture_world(world: &mut World) -> Result<WorldState, String> {
         );
     }
     let residents = world
-        .query::<(&AgentId, &Person, &Job, &Income, &Traits, &Member)>()
+        .query::<(&AgentId, &Person, &Work, &Traits, &Member)>()
         .iter(world)
-        .map(|(a, p, j, i, t, m)| (*a, *p, *j, *i, *t, *m))
+        .map(|(a, p, w, t, m)| (*a, *p, *w, *t, *m))
         .collect();
     let households = world
         .resource::<Households>()
