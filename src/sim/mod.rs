@@ -89,19 +89,10 @@ impl Departed {
             .map(|r| r.1)
             .collect();
         commands.queue(move |world: &mut World| {
-            let reused = rows.len().min(newcomers.len());
-            let mut newcomers = newcomers.into_iter();
-            let mut query = world.query::<ResidentMut>();
-            for part in rows[..reused].chunks(DESPAWN_AHEAD) {
-                std::hint::black_box(warm_up(world, part));
-                for (&e, n) in part.iter().zip(newcomers.by_ref()) {
-                    let (mut id, mut person, mut work, mut traits, mut member) =
-                        query.get_mut(world, e).expect("a departed resident's row");
-                    (*id, *person, *work, *traits, *member) = n;
-                }
-            }
-            remove_rows(world, &rows[reused..]);
-            world.spawn_batch(newcomers);
+            let mut newcomers = newcomers;
+            let extra = newcomers.split_off(rows.len().min(newcomers.len()));
+            rewrite_rows(world, &rows, &newcomers);
+            world.spawn_batch(extra);
         });
     }
 }
@@ -114,23 +105,25 @@ type ResidentMut = (
     &'static mut Member,
 );
 
-/// Remove the residents `gone` (all in the residents' table) as despawning them in this order
-/// would: each despawn moves the table's last row into the freed one. Here the moves are
-/// worked out first (`close_gaps`) and made column by column, values and change ticks, as the
-/// despawns would make them; the entities then left at the end of the table are despawned,
-/// last first, which moves nothing. A survivor whose row moves takes over the entity of the
-/// row it moves to.
-fn remove_rows(world: &mut World, gone: &[Entity]) {
-    if gone.is_empty() {
+/// Write `newcomers` over the rows of the first of `departed` (all in the residents' table),
+/// and remove the rest of them as despawning them in order would: each despawn moves the
+/// table's last row into the freed one. Here the moves are worked out first (`close_gaps`)
+/// and made column by column, values and change ticks, after the newcomers' rows are written
+/// (values, and ticks that say added now); the entities then left at the end of the table
+/// are despawned, last first, which moves nothing. A survivor whose row moves takes over the
+/// entity of the row it moves to.
+fn rewrite_rows(world: &mut World, departed: &[Entity], newcomers: &[Resident]) {
+    if departed.is_empty() {
         return;
     }
-    let rows: Vec<usize> = gone
+    let rows: Vec<usize> = departed
         .iter()
         .map(|&e| {
             let loc = world.entities().get(e).ok().flatten();
             loc.expect("a departed resident's row").table_row.index()
         })
         .collect();
+    let (written, gone) = rows.split_at(newcomers.len());
     let mut query = world.query::<(Entity, ResidentMut)>();
     let mut tables = query
         .contiguous_iter_mut(world)
@@ -138,17 +131,17 @@ fn remove_rows(world: &mut World, gone: &[Entity]) {
     let (entities, (id, person, work, traits, member)) =
         tables.next().expect("the departed are residents");
     assert!(tables.next().is_none(), "residents share one table");
-    let (kept, moves) = close_gaps(entities.len(), &rows);
+    let (kept, moves) = close_gaps(entities.len(), gone);
     let end: Vec<Entity> = entities[kept..].iter().rev().copied().collect();
     join(
         || {
-            move_rows(id, &moves);
-            move_rows(person, &moves);
+            rewrite_column(id, written, newcomers.iter().map(|n| n.0), &moves);
+            rewrite_column(person, written, newcomers.iter().map(|n| n.1), &moves);
         },
         || {
-            move_rows(work, &moves);
-            move_rows(traits, &moves);
-            move_rows(member, &moves);
+            rewrite_column(work, written, newcomers.iter().map(|n| n.2), &moves);
+            rewrite_column(traits, written, newcomers.iter().map(|n| n.3), &moves);
+            rewrite_column(member, written, newcomers.iter().map(|n| n.4), &moves);
         },
     );
     despawn_all(world, &end);
@@ -193,17 +186,33 @@ fn close_gaps(len: usize, rows: &[usize]) -> (usize, Vec<(usize, usize)>) {
     (kept, moves)
 }
 
-/// Copy row `from` of a column into row `to`, value and change ticks, for each move.
-fn move_rows<T: Copy>(column: ContiguousMut<'_, T>, moves: &[(usize, usize)]) {
-    let (values, mut ticks) = ContiguousMut::bypass_change_detection_split(column);
+/// Write `values` into `rows` of a column (ticks: added and changed now), then copy row `from`
+/// into row `to`, value and change ticks, for each move.
+fn rewrite_column<T: Copy>(
+    column: ContiguousMut<'_, T>,
+    rows: &[usize],
+    values: impl Iterator<Item = T>,
+    moves: &[(usize, usize)],
+) {
+    let (cells, mut ticks) = ContiguousMut::bypass_change_detection_split(column);
+    let now = ticks.this_run();
+    for (&r, v) in rows.iter().zip(values) {
+        cells[r] = v;
+    }
     for &(to, from) in moves {
-        values[to] = values[from];
+        cells[to] = cells[from];
     }
     let added = ticks.added_mut();
+    for &r in rows {
+        added[r] = now;
+    }
     for &(to, from) in moves {
         added[to] = added[from];
     }
     let changed = ticks.changed_mut();
+    for &r in rows {
+        changed[r] = now;
+    }
     for &(to, from) in moves {
         changed[to] = changed[from];
     }
