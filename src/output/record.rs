@@ -41,15 +41,12 @@ impl Default for PeopleCount {
 impl PeopleCount {
     fn add(&mut self, p: &Person, w: &Work) {
         self.ages[usize::from(p.age).min(120)][p.sex as usize] += 1;
-        let Work {
-            job: j,
-            income: inc,
-        } = w;
-        match j.status {
+        let Work { job, income } = w;
+        match job.status {
             Status::Employed => {
                 self.employed += 1;
-                self.income_fen += (f64::from(inc.yuan) * 100.0).round() as i64;
-                if let Some(s) = j.sector {
+                self.income_fen += (f64::from(income.yuan) * 100.0).round() as i64;
+                if let Some(s) = job.sector {
                     self.sector_jobs[s as usize] += 1;
                 }
             }

@@ -50,9 +50,9 @@ impl Clock {
 /// despawn and a spawn cost ~0.55 and ~0.18 µs of bevy bookkeeping and cache misses (perf, full
 /// scale). ~224,000 of a full run's ~617,000 departures are taken over by newborns and
 /// arrivals. Until then the departed are still entities with their old components, so only
-/// systems that do not query residents may run in between, and code holding an `Entity` from
-/// earlier in the year must check who it is (`AgentId`, or `has_left`). `place_newcomers`
-/// empties it.
+/// systems that do not query residents may run in between (code that must tell them apart asks
+/// `has_left`). Placing moves survivors' rows to other entities, so no `Entity` is held across
+/// a placement: `AgentId` is who a resident is. `place_newcomers` empties it.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct Departed {
     /// Sorted by agent id.
@@ -231,7 +231,7 @@ fn despawn_all(world: &mut World, entities: &[Entity]) {
 /// How many despawns `warm_up` reads ahead for.
 const DESPAWN_AHEAD: usize = 256;
 
-/// Read what despawning (or writing over) `entities` will touch: their locations and their
+/// Read what despawning `entities` will touch: their locations and their
 /// rows in their archetype and table; and ask for their rows of every column to be fetched for
 /// writing. These loads do not depend on each other, so many cache misses are in flight at
 /// once; a despawn's own loads each wait for the one before. At full scale, the run's
@@ -585,8 +585,7 @@ mod tests {
                 let r = table.iter().position(|x| x == g).expect("still there");
                 table.swap_remove(r);
             }
-            let at: Vec<usize> = gone.to_vec();
-            let (kept, moves) = close_gaps(len, &at);
+            let (kept, moves) = close_gaps(len, gone);
             assert_eq!(kept, table.len());
             let mut closed: Vec<usize> = (0..kept).collect();
             for &(to, from) in &moves {
