@@ -6,9 +6,9 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use shrinkcity::config;
+use shrinkcity::engine::Clock;
 use shrinkcity::experiment::{RunSpec, run_to_memory, world};
 use shrinkcity::output::snapshot::write_agents;
-use shrinkcity::sim::Clock;
 use shrinkcity::sim::schedule::{YearSet, schedule_for};
 
 const SIZES: [(&str, f64); 2] = [("100k", 0.1), ("1M", 1.0)];

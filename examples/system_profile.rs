@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 use shrinkcity::config;
+use shrinkcity::engine::Clock;
+use shrinkcity::engine::par::init_task_pool;
 use shrinkcity::experiment::{RunSpec, world};
+use shrinkcity::model::tally::Tally;
 use shrinkcity::model::{demography, economy, household, housing, labour, migration};
 use shrinkcity::output::record::Recorder;
-use shrinkcity::sim::{Clock, Tally, init_task_pool};
 
 fn one<M>(s: impl IntoScheduleConfigs<bevy_ecs::system::ScheduleSystem, M>) -> Schedule {
     let mut schedule = Schedule::default();

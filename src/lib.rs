@@ -8,6 +8,7 @@
 pub mod calibration;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod experiment;
 pub mod model;
 pub mod output;

@@ -1,11 +1,13 @@
 use std::collections::HashMap;
 
 use shrinkcity::config;
+use shrinkcity::engine::Clock;
 use shrinkcity::experiment::{RunSpec, run_to_memory, world};
-use shrinkcity::model::household::{Household, HouseholdId, Households};
+use shrinkcity::model::household::{Household, Households};
 use shrinkcity::model::housing::{DwellingState, HousingStock};
+use shrinkcity::model::resident::HouseholdId;
 use shrinkcity::output::Recorder;
-use shrinkcity::sim::{Clock, schedule::year_schedule};
+use shrinkcity::sim::schedule::year_schedule;
 
 fn spec() -> RunSpec {
     RunSpec {
@@ -35,7 +37,7 @@ fn population_balances_every_year() {
 fn drivers_and_age_structure_sum_to_their_totals() {
     let (_, records) = run_to_memory(&config::baseline(), &spec());
     for r in &records {
-        let drivers: i64 = r.emigrants_by_driver.iter().flatten().sum();
+        let drivers: i64 = r.emigrants_by_driver.0.iter().flatten().sum();
         assert_eq!(drivers, r.summary.emigrants, "{}", r.summary.year);
         let ages: i64 = r.age_structure.iter().flatten().sum();
         assert_eq!(ages, r.summary.population, "{}", r.summary.year);

@@ -266,7 +266,7 @@ fn a_run_restored_from_a_mid_run_checkpoint_equals_an_uninterrupted_run() {
                 (
                     r.summary.clone(),
                     r.age_structure.clone(),
-                    r.emigrants_by_driver.clone(),
+                    r.emigrants_by_driver,
                 )
             })
             .collect::<Vec<_>>()

@@ -6,12 +6,14 @@
 //! - `report`: the HTML report of a run, an ensemble and a comparison, in headless Chromium.
 //! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
 //! - `robustness`: bad input, Ctrl-C and resume, checkpoints, invariants, random configs.
+//! - `layering`: no module imports from a floor above its own (docs/ARCHITECTURE.md).
 
 mod calibration;
 mod cli;
 mod determinism;
 mod experiments;
 mod identities;
+mod layering;
 mod report;
 mod robustness;
 mod util;

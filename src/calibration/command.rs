@@ -129,7 +129,7 @@ pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
         params,
         budget: args.budget,
         seeds: (0..args.seeds as u64)
-            .map(|i| crate::sim::rng::mix(base_seed ^ i))
+            .map(|i| crate::engine::rng::mix(base_seed ^ i))
             .collect(),
         scale: args.scale,
     };

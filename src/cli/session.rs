@@ -63,7 +63,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<PathBuf> {
     }
     let (loaded, spec) = args.resolve()?;
     let config = &loaded.config;
-    let threads = crate::sim::init_task_pool(args.threads);
+    let threads = crate::engine::par::init_task_pool(args.threads);
     let out = args
         .out
         .clone()
@@ -119,7 +119,7 @@ pub fn resume(args: &ResumeArgs) -> anyhow::Result<PathBuf> {
         ))
         .into());
     }
-    let threads = crate::sim::init_task_pool(args.threads);
+    let threads = crate::engine::par::init_task_pool(args.threads);
     carry_on(c, dir, dir, false, threads, args.check, args.quiet, None)
 }
 
@@ -153,7 +153,7 @@ fn extend(args: &RunArgs, file: &Path) -> anyhow::Result<PathBuf> {
             .unwrap_or(Path::new("."))
             .join(format!("{name}-to-{end}"))
     });
-    let threads = crate::sim::init_task_pool(args.threads);
+    let threads = crate::engine::par::init_task_pool(args.threads);
     carry_on(
         c,
         source,
@@ -283,7 +283,7 @@ impl Job<'_> {
             .into());
         }
         let (last_year, checkpoint_year) = folder.years_written();
-        let clock = *run.world.resource::<crate::sim::Clock>();
+        let clock = *run.world.resource::<crate::engine::Clock>();
         let manifest = Manifest {
             shrinkcity_version: env!("CARGO_PKG_VERSION").into(),
             config_name: self.config_name.into(),

@@ -54,6 +54,46 @@ impl PerSector {
     }
 }
 
+pub const SECTOR_NAMES: [&str; 6] = [
+    "coal",
+    "other_resource",
+    "manufacturing",
+    "high_tech",
+    "services",
+    "public",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Sector {
+    Coal,
+    OtherResource,
+    Manufacturing,
+    HighTech,
+    Services,
+    Public,
+}
+
+impl Sector {
+    pub const ALL: [Sector; 6] = [
+        Sector::Coal,
+        Sector::OtherResource,
+        Sector::Manufacturing,
+        Sector::HighTech,
+        Sector::Services,
+        Sector::Public,
+    ];
+
+    pub fn name(self) -> &'static str {
+        SECTOR_NAMES[self as usize]
+    }
+
+    /// Blue-collar sectors, where women retire at the workers' age.
+    pub fn is_workers(self) -> bool {
+        !matches!(self, Sector::Public | Sector::HighTech)
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CityConfig {

@@ -70,7 +70,7 @@ impl Checker {
     }
 
     fn sectors(&mut self, key: &str, s: &PerSector, lo: f64, hi: f64) {
-        for (name, v) in crate::model::labour::SECTOR_NAMES.iter().zip(s.as_array()) {
+        for (name, v) in crate::config::SECTOR_NAMES.iter().zip(s.as_array()) {
             self.range(&format!("{key}.{name}"), v, lo, hi);
         }
     }

@@ -17,8 +17,8 @@ use std::sync::mpsc;
 use super::{Run, RunControl, RunSpec, run_years};
 use crate::cli::{RunArgs, UsageError};
 use crate::config::{self, Config};
+use crate::engine::rng::mix;
 use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
-use crate::sim::rng::mix;
 
 /// SplitMix64's increment (the golden ratio in 64 bits).
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -69,7 +69,7 @@ impl Pools {
         let threads =
             threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let across = threads.min(runs).max(1);
-        let within = crate::sim::init_task_pool(Some((threads / across).max(1)));
+        let within = crate::engine::par::init_task_pool(Some((threads / across).max(1)));
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(across)
             .thread_name(|i| format!("shrinkcity-run-{i}"))

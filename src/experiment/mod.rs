@@ -11,8 +11,9 @@ use bevy_ecs::world::World;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
+use crate::engine::Clock;
 use crate::output::{Recorder, Sink, YearRecord};
-use crate::sim::{self, Clock};
+use crate::sim::{self};
 
 /// What one run needs besides the config.
 #[derive(Clone, Debug)]
@@ -57,7 +58,7 @@ pub struct Run {
 impl Run {
     /// A new world on 1 January of the start year.
     pub fn new(config: &Config, spec: &RunSpec, progress: &mut dyn FnMut(Progress)) -> Self {
-        sim::init_task_pool(None);
+        crate::engine::par::init_task_pool(None);
         let mut world =
             sim::world::build_world_with_progress(config, spec.seed, spec.scale, &mut |f| {
                 progress(Progress::Setup(f))
@@ -72,7 +73,7 @@ impl Run {
 
     /// Carry on from a checkpoint taken after `year`.
     pub fn restore(state: sim::world::WorldState, recorder: Recorder, year: i32) -> Self {
-        sim::init_task_pool(None);
+        crate::engine::par::init_task_pool(None);
         Run {
             world: sim::world::restore_world(state),
             recorder,
@@ -172,6 +173,6 @@ pub fn run_to_memory(config: &Config, spec: &RunSpec) -> (i64, Vec<YearRecord>) 
 
 /// Build a world without running it (tests, benches).
 pub fn world(config: &Config, spec: &RunSpec) -> World {
-    sim::init_task_pool(None);
+    crate::engine::par::init_task_pool(None);
     sim::world::build_world(config, spec.seed, spec.scale)
 }

@@ -4,35 +4,18 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
-use serde::{Deserialize, Serialize};
 
 use crate::config::DemographyConfig;
-use crate::model::household::{HouseholdId, Households, Member, Role};
-use crate::model::housing::{VacateReason, Vacated};
-use crate::model::labour::{Income, Job, Status, Work};
-use crate::model::migration::Traits;
-use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Departed, Ids, Params, Tally};
-
-/// A resident's stable id: never reused, and the only id that reaches output or decides order.
-#[derive(
-    Component, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub struct AgentId(pub u64);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[repr(u8)]
-pub enum Sex {
-    Male,
-    Female,
-}
-
-#[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct Person {
-    pub age: u8,
-    pub sex: Sex,
-    pub role: Role,
-}
+use crate::engine::rng::{SimRng, Stage, Streams, shuffle};
+use crate::engine::{Clock, Params};
+use crate::model::handoff::{Formations, HomeLeaver, VacateReason, Vacated};
+use crate::model::household::Households;
+use crate::model::migration::Cohorts;
+use crate::model::resident::{
+    AgentId, Departed, HouseholdId, Ids, Income, Job, Member, Person, Role, Sex, Status, Traits,
+    Work,
+};
+use crate::model::tally::Tally;
 
 // ---------------------------------------------------------------- rules
 
@@ -214,22 +197,6 @@ pub fn give_birth(
     departed.place_newcomers(&mut commands, newborns);
 }
 
-/// A young adult leaving the parental home: they form a household (alone or paired with
-/// another leaver) if the housing step finds them a dwelling.
-#[derive(Clone, Debug)]
-pub struct HomeLeaver {
-    pub id: AgentId,
-    /// The leaver's row, found by `leave_home` (rows move when the year's newborns are placed,
-    /// so `die_and_age` cannot know it); valid until the year's arrivals are placed.
-    pub entity: Entity,
-    pub sex: Sex,
-    pub income_yuan: f32,
-}
-
-/// New households waiting for a dwelling: one or two leavers each.
-#[derive(Resource, Clone, Debug, Default)]
-pub struct Formations(pub Vec<Vec<HomeLeaver>>);
-
 /// Adult children leave home with a yearly probability (drawn by `die_and_age`; those who
 /// have since become the head of their household stay); leavers of the same year pair at
 /// random (a man with a woman) with probability `pairing_share`.
@@ -346,15 +313,6 @@ pub fn settle_households(
         }
         while members.next_if(|m| m.0 == hid).is_some() {}
     }
-}
-
-pub fn add_systems(schedule: &mut Schedule) {
-    use crate::sim::schedule::YearSet;
-    schedule.add_systems(
-        (die_and_age, give_birth, settle_households, leave_home)
-            .chain()
-            .in_set(YearSet::Demography),
-    );
 }
 
 #[cfg(test)]

@@ -6,10 +6,11 @@
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::household::{Households, Tenure};
+use crate::engine::Params;
+use crate::engine::par::par_parts;
+use crate::model::household::{HouseholdTable, Households, Tenure};
 use crate::model::housing::HousingMarket;
 use crate::model::labour::LabourMarket;
-use crate::sim::{HouseholdTable, Params, par_parts};
 
 #[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Economy {
@@ -56,8 +57,8 @@ pub fn measure_retail_sales(
 ) {
     let price = market.price_per_m2;
     // Each household's spending is worked out split across threads; the sum is then taken
-    // serially in household-id order, so it is the same whatever the thread count (the serial
-    // pass of lookups and sum took ~100 ms a full-scale run; the adds alone take a few).
+    // serially in household-id order, so it is the same whatever the thread count (the lookups
+    // are the costly part; the adds are few).
     let spending = par_parts(households.slots(), |first, part| {
         let mut spent = Vec::with_capacity(part.len());
         for (j, h) in part.iter().enumerate() {
@@ -81,11 +82,6 @@ pub fn measure_retail_sales(
     economy.real_sales = total / labour.wage_index;
     let real = economy.real_sales;
     economy.base_real_sales.get_or_insert(real);
-}
-
-pub fn add_systems(schedule: &mut Schedule) {
-    use crate::sim::schedule::YearSet;
-    schedule.add_systems(measure_retail_sales.in_set(YearSet::Economy));
 }
 
 #[cfg(test)]

@@ -4,14 +4,9 @@
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::demography::Person;
-use super::housing::DwellingId;
-use super::labour::{Status, Work};
-use super::migration::Traits;
-use crate::sim::{HouseholdTable, Ids, par_parts, par_parts_mut};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct HouseholdId(pub u32);
+use crate::engine::par::{par_parts, par_parts_mut};
+use crate::model::housing::DwellingId;
+use crate::model::resident::{HouseholdId, Ids, Member, Person, Role, Status, Traits, Work};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u8)]
@@ -49,8 +44,8 @@ impl Household {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct Households {
     slots: Vec<Option<Household>>,
-    /// How many slots hold a household, kept by `insert` and `remove` (counting the slots
-    /// took three passes over them a year, ~9 ms each at 10M residents).
+    /// How many slots hold a household, kept by `insert` and `remove` so that `len` does not
+    /// scan the slots (it is asked several times a year).
     live: usize,
 }
 
@@ -126,20 +121,6 @@ impl FromIterator<(HouseholdId, Household)> for Households {
     }
 }
 
-/// Which household a resident lives in.
-#[derive(Component, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member(pub HouseholdId);
-
-/// A resident's place in the household: the head decides for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[repr(u8)]
-pub enum Role {
-    Head,
-    Partner,
-    /// Living with parents, whatever the age.
-    Child,
-}
-
 /// Per-household figures gathered from its members once per step; indexed by household id.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HouseholdSummary {
@@ -160,6 +141,43 @@ pub struct HouseholdSummary {
 impl HouseholdSummary {
     pub fn is_empty(&self) -> bool {
         self.members == 0
+    }
+}
+
+/// This year's per-household figures, gathered once when migration starts (indexed by
+/// household id). Migration and housing keep `members` and `income_yuan` current as people
+/// leave, move out and arrive; the economy reads incomes from it. The other fields describe
+/// households as they were when gathered.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct HouseholdTable(pub Vec<HouseholdSummary>);
+
+impl HouseholdTable {
+    /// The entry for `id`, growing the table for new households.
+    pub fn entry(&mut self, id: HouseholdId) -> &mut HouseholdSummary {
+        let i = id.0 as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, HouseholdSummary::default());
+        }
+        &mut self.0[i]
+    }
+
+    /// One member with `income_yuan` moves from `from` to `to` (either may be `None`).
+    pub fn move_member(
+        &mut self,
+        from: Option<HouseholdId>,
+        to: Option<HouseholdId>,
+        income_yuan: f32,
+    ) {
+        if let Some(f) = from {
+            let e = self.entry(f);
+            e.members = e.members.saturating_sub(1);
+            e.income_yuan -= income_yuan;
+        }
+        if let Some(t) = to {
+            let e = self.entry(t);
+            e.members += 1;
+            e.income_yuan += income_yuan;
+        }
     }
 }
 
@@ -196,8 +214,8 @@ fn count_member(s: &mut HouseholdSummary, p: &Person, w: &Work, t: &Traits) {
 
 /// Gather this year's per-household figures from all residents, over the residents' columns
 /// in storage order (deterministic), into the table kept from last year (no allocation once
-/// it has grown). Per-thread tables merged afterwards were measured slower: allocating and
-/// merging 470,000-entry tables costs more than the pass.
+/// it has grown). One shared table, not per-thread tables merged afterwards: allocating and
+/// merging a table per thread costs more than the pass.
 pub fn gather_households(
     ids: Res<Ids>,
     mut table: ResMut<HouseholdTable>,
@@ -207,8 +225,8 @@ pub fn gather_households(
     let n = ids.next_household as usize;
     table.truncate(n);
     table.resize(n, HouseholdSummary::default());
-    // Each thread takes a range of household ids, clears it (last year's figures; clearing
-    // the whole table on one thread first cost ~2 ms a year at full scale) and scans all residents
+    // Each thread takes a range of household ids, clears it (last year's figures, with no
+    // serial pass over the whole table) and scans all residents
     // for its own: the scans are sequential, the scattered writes are split, and every
     // household is still summed in storage order, so the result does not depend on the
     // thread count.
@@ -249,7 +267,7 @@ mod tests {
     /// or split across threads (every one exactly once).
     #[test]
     fn households_are_found_by_id_and_visited_once() {
-        crate::sim::init_task_pool(None);
+        crate::engine::par::init_task_pool(None);
         let mut all: Households = (0..1000).map(|i| (HouseholdId(i), home(i))).collect();
         for i in (0..1000).step_by(3) {
             assert!(all.remove(HouseholdId(i)).is_some());

@@ -13,14 +13,15 @@ use bevy_ecs::utils::Parallel;
 use serde::{Deserialize, Serialize};
 
 use crate::config::HousingConfig;
-use crate::model::demography::{Formations, HomeLeaver, Person};
-use crate::model::household::{Household, HouseholdId, Households, Member, Role, Tenure};
-use crate::model::labour::{LabourMarket, Status, Work};
-use crate::model::migration::Arrivals;
-use crate::sim::rng::{SimRng, Stage, Streams, shuffle};
-use crate::sim::{
-    Clock, Cohorts, Departed, HouseholdTable, Ids, Params, Tally, par_parts, par_parts_mut,
-};
+use crate::engine::par::{par_parts, par_parts_mut};
+use crate::engine::rng::{SimRng, Stage, Streams, shuffle};
+use crate::engine::{Clock, Params};
+use crate::model::handoff::{Arrivals, Formations, HomeLeaver, VacateReason, Vacated};
+use crate::model::household::{Household, HouseholdTable, Households, Tenure};
+use crate::model::labour::LabourMarket;
+use crate::model::migration::Cohorts;
+use crate::model::resident::{Departed, HouseholdId, Ids, Member, Person, Role, Status, Work};
+use crate::model::tally::Tally;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DwellingId(pub u32);
@@ -112,16 +113,6 @@ pub struct HousingMarket {
     pub saleability: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VacateReason {
-    Dissolved,
-    Emigrated,
-}
-
-/// Dwellings left this year by dissolved or emigrating households.
-#[derive(Resource, Clone, Debug, Default)]
-pub struct Vacated(pub Vec<(DwellingId, Tenure, VacateReason)>);
-
 // ---------------------------------------------------------------- rules
 
 /// Next year's price: buyers against listings, plus momentum from last year's growth,
@@ -205,8 +196,8 @@ struct Openings {
 }
 
 impl Openings {
-    /// One pass over the stock, split across threads by dwelling id (before: three serial
-    /// scans, ~150 ms a full-scale run with the listing book's shuffles).
+    /// One pass over the stock, split across threads by dwelling id, finds all three lists at
+    /// once (each in id order).
     fn find(stock: &HousingStock) -> Self {
         let parts = par_parts(&stock.dwellings, |first, part| {
             let mut found = Openings {
@@ -590,7 +581,8 @@ pub fn trade_homes(
 
     // Apply moves.
     let mut existing: Vec<(HouseholdId, DwellingId, Tenure, f64)> = Vec::new();
-    // Every arriving resident, spawned in one batch (one command per household cost more).
+    // Every arriving resident, collected for one `place_newcomers`: they take the rows of the
+    // year's departed.
     let mut newcomers = Vec::new();
     for (m, d, tenure) in placed {
         let value = stock.value(d, price);
@@ -676,15 +668,6 @@ pub fn trade_homes(
     };
 }
 
-pub fn add_systems(schedule: &mut Schedule) {
-    use crate::sim::schedule::YearSet;
-    schedule.add_systems(
-        (release_vacated, build_estates, trade_homes)
-            .chain()
-            .in_set(YearSet::Housing),
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -752,7 +735,7 @@ mod tests {
                 last_sale_price: 0.0,
             });
         }
-        crate::sim::init_task_pool(None);
+        crate::engine::par::init_task_pool(None);
         let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
         let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, &mut rng);
         // Rich buyer with full preference: the 1.4-quality estate.
@@ -767,7 +750,7 @@ mod tests {
     /// The one split pass finds what a scan per list finds, each list in id order.
     #[test]
     fn openings_are_found_once_each_in_id_order() {
-        crate::sim::init_task_pool(None);
+        crate::engine::par::init_task_pool(None);
         let mut stock = HousingStock::default();
         for shanty in [true, false] {
             stock.estates.push(Estate {

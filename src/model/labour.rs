@@ -7,122 +7,11 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CityConfig, Config, LabourConfig};
-use crate::model::demography::{AgentId, Person, Sex};
-use crate::sim::rng::{SimRng, Stage, Streams};
-use crate::sim::{Clock, Ids, Params, Tally};
-
-pub const SECTOR_NAMES: [&str; 6] = [
-    "coal",
-    "other_resource",
-    "manufacturing",
-    "high_tech",
-    "services",
-    "public",
-];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[repr(u8)]
-pub enum Sector {
-    Coal,
-    OtherResource,
-    Manufacturing,
-    HighTech,
-    Services,
-    Public,
-}
-
-impl Sector {
-    pub const ALL: [Sector; 6] = [
-        Sector::Coal,
-        Sector::OtherResource,
-        Sector::Manufacturing,
-        Sector::HighTech,
-        Sector::Services,
-        Sector::Public,
-    ];
-
-    pub fn name(self) -> &'static str {
-        SECTOR_NAMES[self as usize]
-    }
-
-    /// Blue-collar sectors, where women retire at the workers' age.
-    pub fn is_workers(self) -> bool {
-        !matches!(self, Sector::Public | Sector::HighTech)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[repr(u8)]
-pub enum Status {
-    Child,
-    Student,
-    Employed,
-    Unemployed,
-    Inactive,
-    Retired,
-}
-
-impl Status {
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Child => "child",
-            Status::Student => "student",
-            Status::Employed => "employed",
-            Status::Unemployed => "unemployed",
-            Status::Inactive => "inactive",
-            Status::Retired => "retired",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Job {
-    pub status: Status,
-    pub sector: Option<Sector>,
-}
-
-impl Job {
-    pub fn new(status: Status) -> Self {
-        Job {
-            status,
-            sector: None,
-        }
-    }
-    pub fn employed(sector: Sector) -> Self {
-        Job {
-            status: Status::Employed,
-            sector: Some(sector),
-        }
-    }
-}
-
-/// Annual income and the individual wage factor (skill) that scales a sector's wage.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct Income {
-    pub yuan: f32,
-    pub skill: f32,
-}
-
-impl Income {
-    /// A lognormal skill factor with mean 1.
-    pub fn newborn(rng: &mut SimRng, sd_log: f64) -> Self {
-        let z: f64 = rand::RngExt::sample(rng, rand_distr::StandardNormal);
-        Income {
-            yuan: 0.0,
-            skill: (z * sd_log - sd_log * sd_log / 2.0).exp() as f32,
-        }
-    }
-}
-
-/// A resident's job and income: one component, as the two are mostly read and written
-/// together (one column instead of two: each despawn, spawn or row written over moves one
-/// fewer column, and a pay rise writes one change tick instead of two).
-#[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct Work {
-    pub job: Job,
-    pub income: Income,
-}
+use crate::config::{CityConfig, Config, LabourConfig, Sector};
+use crate::engine::rng::{SimRng, Stage, Streams};
+use crate::engine::{Clock, Params};
+use crate::model::resident::{AgentId, Ids, Job, Person, Sex, Status, Work};
+use crate::model::tally::Tally;
 
 /// One coal mine: remaining reserve and yearly capacity.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -546,9 +435,10 @@ pub fn match_job_seekers(
         seekers.select_nth_unstable(h);
         seekers.truncate(h);
     }
-    crate::sim::par_sort(&mut seekers);
-    // Sectors are drawn in priority order, then the hires are applied in one parallel pass
-    // (by entity, each hire cost ~170 ns of cache misses; the pass costs less).
+    crate::engine::par::par_sort(&mut seekers);
+    // Sectors are drawn in priority order; the hires are marked by `AgentId` and applied in one
+    // parallel pass over the residents, which reads memory in order where a lookup by entity
+    // would wait on a cache miss per hire.
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Matching, 0);
     let mut remaining = total_v;
     let mut hired = std::mem::take(&mut search.hired);
@@ -588,21 +478,6 @@ pub fn match_job_seekers(
     search.seekers = seekers;
     tally.jobs_created += h as u64;
     market.vacancies = remaining;
-}
-
-pub fn add_systems(schedule: &mut Schedule) {
-    use crate::sim::schedule::YearSet;
-    schedule.add_systems(
-        (
-            index_wages,
-            extract_coal,
-            set_labour_demand,
-            separate_and_enter,
-            match_job_seekers,
-        )
-            .chain()
-            .in_set(YearSet::Labour),
-    );
 }
 
 #[cfg(test)]

@@ -9,36 +9,17 @@ use bevy_ecs::utils::Parallel;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{CityConfig, Config, MigrationConfig};
-use crate::model::demography::{AgentId, Person, Sex};
-use crate::model::household::{HouseholdId, Households, Member, Role, Tenure};
-use crate::model::housing::{HousingMarket, VacateReason, Vacated};
-use crate::model::labour::{Income, Job, LabourMarket, Status, Work};
-use crate::sim::rng::{SimRng, Stage, Streams, poisson};
-use crate::sim::{
-    Clock, Cohorts, DRIVERS, Departed, HouseholdTable, Ids, Params, Tally, emigrant_age_band,
+use crate::engine::rng::{SimRng, Stage, Streams, poisson};
+use crate::engine::{Clock, Params};
+use crate::model::handoff::{Arrival, Arrivals, Newcomer, VacateReason, Vacated};
+use crate::model::household::{HouseholdTable, Households, Tenure};
+use crate::model::housing::HousingMarket;
+use crate::model::labour::LabourMarket;
+use crate::model::resident::{
+    AgentId, Departed, HouseholdId, Ids, Income, Job, Member, Person, Role, Sex, Status, Traits,
+    Work,
 };
-
-/// Personal dispositions, drawn once.
-#[derive(Component, Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct Traits {
-    /// 0 = cannot bear the cold, 1 = indifferent to it.
-    pub climate_tolerance: f32,
-    /// Attachment to the city (family graves, friends, habit), 0–1.
-    pub attachment: f32,
-}
-
-impl Traits {
-    pub fn draw(rng: &mut SimRng, c: &CityConfig) -> Self {
-        let mut normal = |mean: f64, sd: f64| {
-            let z: f64 = rand::RngExt::sample(&mut *rng, rand_distr::StandardNormal);
-            (mean + sd * z).clamp(0.0, 1.0) as f32
-        };
-        Traits {
-            climate_tolerance: normal(c.climate_tolerance_mean, c.climate_tolerance_sd),
-            attachment: normal(c.attachment_mean, c.attachment_sd),
-        }
-    }
-}
+use crate::model::tally::Tally;
 
 /// City-wide conditions every decision this year sees.
 #[derive(Clone, Copy, Debug, Default)]
@@ -76,23 +57,29 @@ pub struct Decider {
 
 // ---------------------------------------------------------------- rules
 
-/// The utility of leaving, and the positive terms in `DRIVERS` order.
-pub fn utility(m: &MigrationConfig, c: &Conditions, d: &Decider) -> (f64, [f64; 8]) {
+/// The utility of leaving, and its positive terms, one per driver.
+pub fn utility(m: &MigrationConfig, c: &Conditions, d: &Decider) -> (f64, ByDriver<f64>) {
     let wage_gap = d.own_wage.map_or(0.0, |w| {
         (c.destination_wage / w.max(1.0)).ln().clamp(0.0, 3.0)
     });
-    let terms = [
-        m.unemployed_weight * d.unemployed_share,
-        m.wage_weight * wage_gap,
-        m.climate_weight * (1.0 - d.tolerance) * c.coldness,
-        m.services_weight * c.service_gap * f64::from(u8::from(d.needs_services)),
-        m.amenity_weight * c.amenity_gap * f64::from(u8::from(d.age < m.amenity_max_age)),
-        m.housing_weight * (-c.price_growth).max(0.0) * f64::from(u8::from(d.owner)),
-        m.network_weight * d.network,
-        m.family_weight * d.family,
-    ];
+    let terms = ByDriver(Driver::ALL.map(|driver| match driver {
+        Driver::JobLoss => m.unemployed_weight * d.unemployed_share,
+        Driver::Wages => m.wage_weight * wage_gap,
+        Driver::Climate => m.climate_weight * (1.0 - d.tolerance) * c.coldness,
+        Driver::PublicServices => {
+            m.services_weight * c.service_gap * f64::from(u8::from(d.needs_services))
+        }
+        Driver::Amenities => {
+            m.amenity_weight * c.amenity_gap * f64::from(u8::from(d.age < m.amenity_max_age))
+        }
+        Driver::Housing => {
+            m.housing_weight * (-c.price_growth).max(0.0) * f64::from(u8::from(d.owner))
+        }
+        Driver::Network => m.network_weight * d.network,
+        Driver::Family => m.family_weight * d.family,
+    }));
     let band = usize::from(d.age / 5).min(m.age_effects.len() - 1);
-    let v = m.intercept + m.age_effects[band] + terms.iter().sum::<f64>()
+    let v = m.intercept + m.age_effects[band] + terms.0.iter().sum::<f64>()
         - m.owner_lockin_weight * f64::from(u8::from(d.owner)) * (1.0 - c.saleability)
         - m.attachment_weight * d.attachment;
     (v, terms)
@@ -102,12 +89,12 @@ pub fn leave_probability(rate: f64, v: f64) -> f64 {
     rate / (1.0 + (-v).exp())
 }
 
-/// Index into `DRIVERS` of the largest term.
-pub fn main_driver(terms: &[f64; 8]) -> usize {
-    let mut best = 0;
-    for (i, t) in terms.iter().enumerate() {
+/// The driver of the largest term (the first of equal ones).
+pub fn main_driver(terms: &ByDriver<f64>) -> Driver {
+    let mut best = Driver::ALL[0];
+    for (driver, t) in terms.iter() {
         if *t > terms[best] {
-            best = i;
+            best = driver;
         }
     }
     best
@@ -151,8 +138,8 @@ pub struct MigrationState {
 struct Emigrant {
     id: AgentId,
     entity: Entity,
-    /// Index into `DRIVERS` of the main reason.
-    driver: u8,
+    /// The main reason.
+    driver: Driver,
     age: u8,
     /// A young adult leaving alone: the household left behind and the income taken away.
     alone_from: Option<(HouseholdId, f32)>,
@@ -182,7 +169,7 @@ pub fn emigrate(
     let household_streams = Streams::new(clock.seed, year, Stage::HouseholdMigration);
     let young_streams = Streams::new(clock.seed, year, Stage::YoungMigration);
     // Households: the head decides for everyone.
-    let mut leaving: Parallel<Vec<(HouseholdId, u8)>> = Parallel::default();
+    let mut leaving: Parallel<Vec<(HouseholdId, Driver)>> = Parallel::default();
     households.par_for_each(|hid, hh| {
         // The draw comes first: a move needs it below `leave_probability`, which never
         // exceeds the realisation rate, so most households are settled without the utility.
@@ -219,16 +206,14 @@ pub fn emigrate(
         };
         let (v, terms) = utility(m, &cond, &d);
         if draw < leave_probability(m.realisation_rate, v) {
-            leaving
-                .borrow_local_mut()
-                .push((hid, main_driver(&terms) as u8));
+            leaving.borrow_local_mut().push((hid, main_driver(&terms)));
         }
     });
     let mut leaving: Vec<_> = leaving.drain().collect();
     leaving.sort_unstable_by_key(|l| l.0);
-    let mut household_driver = vec![u8::MAX; ids.next_household as usize];
+    let mut household_driver: Vec<Option<Driver>> = vec![None; ids.next_household as usize];
     for &(hid, driver) in &leaving {
-        household_driver[hid.0 as usize] = driver;
+        household_driver[hid.0 as usize] = Some(driver);
         let hh = households.remove(hid).expect("found above");
         vacated
             .0
@@ -242,8 +227,7 @@ pub fn emigrate(
         .par_iter()
         .for_each(|(entity, id, p, work, traits, member)| {
             let Work { job, income } = work;
-            let household = household_driver[member.0.0 as usize];
-            if household != u8::MAX {
+            if let Some(household) = household_driver[member.0.0 as usize] {
                 gone.borrow_local_mut().push(Emigrant {
                     id: *id,
                     entity,
@@ -281,7 +265,7 @@ pub fn emigrate(
                 gone.borrow_local_mut().push(Emigrant {
                     id: *id,
                     entity,
-                    driver: main_driver(&terms) as u8,
+                    driver: main_driver(&terms),
                     age: p.age,
                     alone_from: Some((member.0, income.yuan)),
                 });
@@ -290,7 +274,7 @@ pub fn emigrate(
     let mut gone: Vec<Emigrant> = gone.drain().collect();
     gone.sort_unstable_by_key(|g| g.id);
     for g in &gone {
-        tally.emigrants_by_driver[usize::from(g.driver)][emigrant_age_band(g.age)] += 1;
+        tally.emigrants_by_driver[g.driver][emigrant_age_band(g.age)] += 1;
         cohorts.add_emigrant(year - i32::from(g.age));
         if let Some((from, income)) = g.alone_from {
             household_table.move_member(Some(from), None, income);
@@ -304,26 +288,7 @@ pub fn emigrate(
     }
     state.last_emigrant_households = state.this_year_emigrant_households;
     state.this_year_emigrant_households = leaving.len() as u64;
-    debug_assert_eq!(DRIVERS.len(), 8);
 }
-
-/// One arriving resident, before it is housed and spawned.
-#[derive(Clone, Debug)]
-pub struct Newcomer {
-    pub person: Person,
-    pub work: Work,
-    pub traits: Traits,
-}
-
-/// A household arriving from outside, with its members and savings.
-#[derive(Clone, Debug)]
-pub struct Arrival {
-    pub members: Vec<Newcomer>,
-    pub savings_yuan: f32,
-}
-
-#[derive(Resource, Clone, Debug, Default)]
-pub struct Arrivals(pub Vec<Arrival>);
 
 /// How many households arrive: a base rate, more when housing is cheap relative to incomes
 /// (buyers from surrounding counties), plus a share of last year's leavers returning.
@@ -411,17 +376,131 @@ fn newcomer(rng: &mut SimRng, c: &CityConfig, age: u8, sex: Sex, role: Role) -> 
     }
 }
 
-pub fn add_systems(schedule: &mut Schedule) {
-    use crate::sim::schedule::YearSet;
-    schedule.add_systems(
-        (
-            crate::model::household::gather_households,
-            emigrate,
-            admit_immigrants,
-        )
-            .chain()
-            .in_set(YearSet::Migration),
-    );
+/// Why an emigrant left: the positive term of the utility of leaving that weighs most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Driver {
+    JobLoss,
+    Wages,
+    Climate,
+    PublicServices,
+    Amenities,
+    Housing,
+    Network,
+    Family,
+}
+
+impl Driver {
+    /// Every driver, in output order.
+    pub const ALL: [Driver; 8] = [
+        Driver::JobLoss,
+        Driver::Wages,
+        Driver::Climate,
+        Driver::PublicServices,
+        Driver::Amenities,
+        Driver::Housing,
+        Driver::Network,
+        Driver::Family,
+    ];
+
+    /// The name in `emigration_drivers.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::JobLoss => "job_loss",
+            Driver::Wages => "wages",
+            Driver::Climate => "climate",
+            Driver::PublicServices => "public_services",
+            Driver::Amenities => "amenities",
+            Driver::Housing => "housing",
+            Driver::Network => "network",
+            Driver::Family => "family",
+        }
+    }
+}
+
+/// One value per driver, indexed by `Driver`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ByDriver<T>(pub [T; Driver::ALL.len()]);
+
+impl<T> ByDriver<T> {
+    /// Each driver with its value, in `Driver::ALL` order.
+    pub fn iter(&self) -> impl Iterator<Item = (Driver, &T)> {
+        Driver::ALL.into_iter().zip(&self.0)
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> ByDriver<U> {
+        ByDriver(self.0.map(f))
+    }
+}
+
+impl<T> std::ops::Index<Driver> for ByDriver<T> {
+    type Output = T;
+    fn index(&self, d: Driver) -> &T {
+        &self.0[d as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<Driver> for ByDriver<T> {
+    fn index_mut(&mut self, d: Driver) -> &mut T {
+        &mut self.0[d as usize]
+    }
+}
+
+/// Age groups for emigrants.
+pub const EMIGRANT_AGE_BANDS: [&str; 5] = ["0-17", "18-29", "30-44", "45-64", "65+"];
+
+pub fn emigrant_age_band(age: u8) -> usize {
+    match age {
+        0..=17 => 0,
+        18..=29 => 1,
+        30..=44 => 2,
+        45..=64 => 3,
+        _ => 4,
+    }
+}
+
+/// Cumulative emigrants per 5-year birth cohort and the cohort's size when first seen: the
+/// "network" each resident has among those who already left.
+#[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Cohorts {
+    pub emigrated: Vec<f64>,
+    pub size: Vec<f64>,
+}
+
+impl Cohorts {
+    pub const FIRST_BIRTH_YEAR: i32 = 1900;
+
+    pub fn index(birth_year: i32) -> usize {
+        ((birth_year - Self::FIRST_BIRTH_YEAR).max(0) / 5) as usize
+    }
+
+    /// Share of a birth cohort who have left the city so far.
+    pub fn left_share(&self, birth_year: i32) -> f64 {
+        let i = Self::index(birth_year);
+        match (self.emigrated.get(i), self.size.get(i)) {
+            (Some(&e), Some(&s)) if s > 0.0 => (e / s).min(1.0),
+            _ => 0.0,
+        }
+    }
+
+    fn slot(&mut self, birth_year: i32) -> usize {
+        let i = Self::index(birth_year);
+        if self.size.len() <= i {
+            self.size.resize(i + 1, 0.0);
+            self.emigrated.resize(i + 1, 0.0);
+        }
+        i
+    }
+
+    pub fn add_member(&mut self, birth_year: i32) {
+        let i = self.slot(birth_year);
+        self.size[i] += 1.0;
+    }
+
+    pub fn add_emigrant(&mut self, birth_year: i32) {
+        let i = self.slot(birth_year);
+        self.emigrated[i] += 1.0;
+    }
 }
 
 #[cfg(test)]
@@ -472,9 +551,12 @@ mod tests {
 
     #[test]
     fn the_main_driver_is_the_largest_term() {
-        assert_eq!(main_driver(&[0.1, 0.5, 0.2, 0.0, 0.0, 0.0, 0.4, 0.0]), 1);
         assert_eq!(
-            DRIVERS[main_driver(&[0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.4, 0.0])],
+            main_driver(&ByDriver([0.1, 0.5, 0.2, 0.0, 0.0, 0.0, 0.4, 0.0])),
+            Driver::Wages
+        );
+        assert_eq!(
+            main_driver(&ByDriver([0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.4, 0.0])).name(),
             "climate"
         );
     }

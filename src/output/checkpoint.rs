@@ -87,7 +87,7 @@ mod tests {
     use super::*;
 
     fn small() -> (Checkpoint, bevy_ecs::world::World) {
-        crate::sim::init_task_pool(None);
+        crate::engine::par::init_task_pool(None);
         let mut world = crate::sim::world::build_world(&crate::config::baseline(), 3, 0.002);
         let recorder = Recorder::new(&mut world);
         let state = crate::sim::world::capture_world(&mut world).unwrap();

@@ -8,12 +8,15 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
 use serde::{Deserialize, Serialize};
 
-use crate::model::demography::{AgentId, Person, Sex};
+use crate::engine::Clock;
+use crate::engine::par::par_parts;
 use crate::model::economy::Economy;
 use crate::model::household::Households;
 use crate::model::housing::{DwellingId, DwellingState, HousingMarket, HousingStock};
-use crate::model::labour::{CoalSector, LabourMarket, Status, Work};
-use crate::sim::{Clock, Tally, par_parts};
+use crate::model::labour::{CoalSector, LabourMarket};
+use crate::model::migration::{ByDriver, EMIGRANT_AGE_BANDS};
+use crate::model::resident::{AgentId, Person, Sex, Status, Work};
+use crate::model::tally::Tally;
 
 /// Residents counted by age and sex, status and sector, with employed incomes summed in whole
 /// fen so that the parallel pass gives the same total however it is split.
@@ -124,8 +127,9 @@ pub struct YearRecord {
     pub summary: SummaryRow,
     /// [age band 0..18][sex], people.
     pub age_structure: Vec<[i64; 2]>,
-    /// [driver][emigrant age band], people; sums to `summary.emigrants`.
-    pub emigrants_by_driver: Vec<[i64; 5]>,
+    /// Emigrants by main reason, then by age band (`EMIGRANT_AGE_BANDS`), people; sums to
+    /// `summary.emigrants`.
+    pub emigrants_by_driver: ByDriver<[i64; EMIGRANT_AGE_BANDS.len()]>,
 }
 
 /// The housing stock's standing in one part of the dwellings (`Recorder::measure`).
@@ -238,15 +242,15 @@ impl Recorder {
         let age_structure = flat_scaled.chunks(2).map(|c| [c[0], c[1]]).collect();
         let drivers_flat: Vec<u64> = tally
             .emigrants_by_driver
+            .0
             .iter()
             .flatten()
             .copied()
             .collect();
-        let drivers_scaled = apportion(&drivers_flat, emigrants);
-        let emigrants_by_driver = drivers_scaled
-            .chunks(5)
-            .map(|c| [c[0], c[1], c[2], c[3], c[4]])
-            .collect();
+        let mut drivers_scaled = apportion(&drivers_flat, emigrants).into_iter();
+        let emigrants_by_driver = tally
+            .emigrants_by_driver
+            .map(|bands| bands.map(|_| drivers_scaled.next().expect("one per band")));
 
         let households = world.resource::<Households>().len() as u64;
         let stock = world.resource::<HousingStock>();

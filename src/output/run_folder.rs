@@ -12,7 +12,7 @@ use super::checkpoint::{self, Checkpoint};
 use super::record::{Recorder, age_band_label, sex_label};
 use super::{Sink, YearRecord, snapshot};
 use crate::config::Config;
-use crate::sim::{DRIVERS, EMIGRANT_AGE_BANDS};
+use crate::model::migration::EMIGRANT_AGE_BANDS;
 
 /// Which years get an agent snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,9 +325,9 @@ impl Sink for RunFolder {
         .with_context(|| cannot(TABLES[1]))?;
         let drivers = &mut self.drivers;
         (|| -> std::io::Result<()> {
-            for (d, bands) in r.emigrants_by_driver.iter().enumerate() {
-                for (b, n) in bands.iter().enumerate() {
-                    writeln!(drivers, "{y},{},{},{n}", DRIVERS[d], EMIGRANT_AGE_BANDS[b])?;
+            for (driver, bands) in r.emigrants_by_driver.iter() {
+                for (band, n) in EMIGRANT_AGE_BANDS.iter().zip(bands) {
+                    writeln!(drivers, "{y},{},{band},{n}", driver.name())?;
                 }
             }
             Ok(())

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
-use crate::model::demography::{AgentId, Person, Sex};
-use crate::model::household::{Household, Households, Member, Role, Tenure};
+use crate::model::household::{Household, Households, Tenure};
 use crate::model::housing::HousingMarket;
-use crate::model::labour::Work;
-use crate::model::migration::Traits;
-use crate::sim::Ids;
-use crate::sim::world::Resident;
+use crate::model::resident::Ids;
+use crate::model::resident::Resident;
+use crate::model::resident::Traits;
+use crate::model::resident::Work;
+use crate::model::resident::{AgentId, Person, Sex};
+use crate::model::resident::{Member, Role};
 
 pub const HEADER: &str = "agent_id,household_id,age,sex,role,status,sector,income,climate_tolerance,attachment,owns_home,dwelling_id,estate_id,home_value\n";
 
@@ -69,8 +70,7 @@ impl AgentRows {
         // Agent ids are unique and below `next_agent`: place each resident at its id (a
         // counting sort, one pass) and format them in that order. The placing writes are
         // scattered but independent of one another, so many are in flight at once; formatting
-        // straight from storage order through an index read one resident at a random place per
-        // row, and that read was most of its time (one full-scale year: 167 -> 130 ms).
+        // straight from storage order through an index would wait on one random read per row.
         self.by_id.clear();
         self.by_id.resize(self.next_agent, None);
         for r in &self.residents {
@@ -161,11 +161,10 @@ fn write_file(path: &std::path::Path, rows: &mut AgentRows) -> anyhow::Result<()
 }
 
 /// Snapshot files written with `O_DIRECT`, from the process's memory to the disk without a
-/// copy in the page cache. A full-scale run writes ~1.2 GB of snapshots that nothing reads
-/// back while it runs; through the page cache each of those pages is memory the kernel has to
-/// find, zero and copy into (on a VM whose host reclaims free guest memory, each first touch
-/// also faults in the host: `dd` wrote 230 MB/s through the page cache and 1.7 GB/s direct on
-/// the development machine). Direct I/O needs the buffer, each write's length and the file
+/// copy in the page cache. Snapshots are large and nothing reads them back while the run
+/// goes on; through the page cache each of their pages is memory the kernel has to find, zero
+/// and copy into (on a VM whose host reclaims free guest memory, each first touch also faults
+/// in the host; docs/PERFORMANCE.md has the measured rates). Direct I/O needs the buffer, each write's length and the file
 /// offset aligned to the device's block: the text goes through aligned buffers written in
 /// whole blocks; the last block is padded with zeros and the file cut back to its length.
 /// A direct write returns only when the data is on the device, so the writes run on a thread
@@ -375,14 +374,12 @@ mod tests {
     #[test]
     fn rows_are_every_resident_once_in_agent_id_order_after_years_of_churn() {
         let cfg = crate::config::baseline();
-        let spec = crate::experiment::RunSpec {
-            seed: 3,
-            scale: 0.005,
-        };
-        let mut w = crate::experiment::world(&cfg, &spec);
+        let scale = 0.005;
+        crate::engine::par::init_task_pool(None);
+        let mut w = crate::sim::world::build_world(&cfg, 3, scale);
         let mut schedule = crate::sim::schedule::year_schedule();
         for year in cfg.run.start_year..cfg.run.start_year + 3 {
-            w.resource_mut::<crate::sim::Clock>().year = year;
+            w.resource_mut::<crate::engine::Clock>().year = year;
             schedule.run(&mut w);
         }
         let residents = w.query::<&AgentId>().iter(&w).count();
@@ -397,7 +394,7 @@ mod tests {
         assert_eq!(ids.len(), residents);
         assert!(ids.windows(2).all(|p| p[0] < p[1]), "ids out of order");
         // Births and arrivals after the start have ids above the first residents'.
-        let first = (cfg.city.population * spec.scale).round() as u64;
+        let first = (cfg.city.population * scale).round() as u64;
         assert!(
             ids.iter().any(|&id| id >= first),
             "no resident born or arrived"
@@ -406,13 +403,8 @@ mod tests {
 
     #[test]
     fn snapshot_files_hold_exactly_the_rows_text() {
-        let mut w = crate::experiment::world(
-            &crate::config::baseline(),
-            &crate::experiment::RunSpec {
-                seed: 1,
-                scale: 0.07,
-            },
-        );
+        crate::engine::par::init_task_pool(None);
+        let mut w = crate::sim::world::build_world(&crate::config::baseline(), 1, 0.07);
         let mut rows = AgentRows::capture(&mut w);
         let mut text = Vec::new();
         rows.write(&mut text).unwrap();

@@ -5,12 +5,16 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::demography::Person;
+use crate::engine::Clock;
 use crate::model::economy::Economy;
-use crate::model::household::{Household, HouseholdId, Households, Member, Role};
+use crate::model::household::{Household, Households};
 use crate::model::housing::{DwellingState, HousingMarket, HousingStock};
-use crate::model::labour::{CoalSector, LabourMarket, Work};
-use crate::sim::{Clock, Ids, Tally};
+use crate::model::labour::{CoalSector, LabourMarket};
+use crate::model::resident::Ids;
+use crate::model::resident::Person;
+use crate::model::resident::Work;
+use crate::model::resident::{HouseholdId, Member, Role};
+use crate::model::tally::Tally;
 
 /// The first invariant a year broke.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -220,7 +224,7 @@ fn sound(x: f64) -> bool {
 
 fn count_agents(world: &mut World) -> u64 {
     world
-        .query_filtered::<(), With<crate::model::demography::AgentId>>()
+        .query_filtered::<(), With<crate::model::resident::AgentId>>()
         .iter(world)
         .count() as u64
 }
@@ -230,7 +234,7 @@ mod tests {
     use super::*;
 
     fn small_world() -> World {
-        crate::sim::init_task_pool(None);
+        crate::engine::par::init_task_pool(None);
         crate::sim::world::build_world(&crate::config::baseline(), 1, 0.002)
     }
 
@@ -273,7 +277,7 @@ mod tests {
         let mut w = small_world();
         let mut inv = Invariants::new(&mut w);
         let e = w
-            .query_filtered::<Entity, With<crate::model::demography::AgentId>>()
+            .query_filtered::<Entity, With<crate::model::resident::AgentId>>()
             .iter(&w)
             .next()
             .unwrap();

@@ -1,10 +1,10 @@
-//! The order of one year, written once: demography, labour, migration, housing, economy.
+//! The order of one year, written once: every domain's systems placed in its set, the sets
+//! chained: begin, demography, labour, migration, housing, economy.
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
-use crate::model;
-use crate::sim::Tally;
+use crate::model::tally::Tally;
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum YearSet {
@@ -22,8 +22,8 @@ fn begin_year(mut tally: ResMut<Tally>) {
 
 /// bevy records every despawned entity's components for `RemovedComponents` readers and
 /// frees the records only in `World::clear_trackers` (which bevy_app calls each frame). Nothing
-/// here reads them, so each year drops them: kept, they grew by six entries per departed
-/// resident for the whole run (~1.2 million departures at full scale).
+/// here reads them, so each year drops them: kept, they would grow by one entry per component
+/// of every despawned resident for the whole run.
 fn forget_removals(world: &mut World) {
     world.clear_trackers();
 }
@@ -38,16 +38,64 @@ impl YearSet {
         YearSet::Economy,
     ];
 
+    /// Place this set's systems, in the order they run within it.
     fn add_systems(&self, schedule: &mut Schedule) {
+        use crate::model::{demography, economy, household, housing, labour, migration};
+        let set = self.clone();
         match self {
             YearSet::Begin => {
-                schedule.add_systems((forget_removals, begin_year).chain().in_set(YearSet::Begin));
+                schedule.add_systems((forget_removals, begin_year).chain().in_set(set));
             }
-            YearSet::Demography => model::demography::add_systems(schedule),
-            YearSet::Labour => model::labour::add_systems(schedule),
-            YearSet::Migration => model::migration::add_systems(schedule),
-            YearSet::Housing => model::housing::add_systems(schedule),
-            YearSet::Economy => model::economy::add_systems(schedule),
+            YearSet::Demography => {
+                schedule.add_systems(
+                    (
+                        demography::die_and_age,
+                        demography::give_birth,
+                        demography::settle_households,
+                        demography::leave_home,
+                    )
+                        .chain()
+                        .in_set(set),
+                );
+            }
+            YearSet::Labour => {
+                schedule.add_systems(
+                    (
+                        labour::index_wages,
+                        labour::extract_coal,
+                        labour::set_labour_demand,
+                        labour::separate_and_enter,
+                        labour::match_job_seekers,
+                    )
+                        .chain()
+                        .in_set(set),
+                );
+            }
+            YearSet::Migration => {
+                schedule.add_systems(
+                    (
+                        household::gather_households,
+                        migration::emigrate,
+                        migration::admit_immigrants,
+                    )
+                        .chain()
+                        .in_set(set),
+                );
+            }
+            YearSet::Housing => {
+                schedule.add_systems(
+                    (
+                        housing::release_vacated,
+                        housing::build_estates,
+                        housing::trade_homes,
+                    )
+                        .chain()
+                        .in_set(set),
+                );
+            }
+            YearSet::Economy => {
+                schedule.add_systems(economy::measure_retail_sales.in_set(set));
+            }
         }
     }
 }
@@ -85,8 +133,8 @@ pub fn schedule_for(sets: &[YearSet]) -> Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{RunSpec, world};
-    use crate::sim::Clock;
+    use crate::engine::Clock;
+    use crate::engine::par::init_task_pool;
 
     /// Records of removed components kept by bevy, summed over component types.
     fn removal_records(w: &World) -> usize {
@@ -96,13 +144,8 @@ mod tests {
     #[test]
     fn removal_records_do_not_pile_up_across_years() {
         let cfg = crate::config::baseline();
-        let mut w = world(
-            &cfg,
-            &RunSpec {
-                seed: 1,
-                scale: 0.01,
-            },
-        );
+        init_task_pool(None);
+        let mut w = crate::sim::world::build_world(&cfg, 1, 0.01);
         let mut schedule = year_schedule();
         let mut per_year = Vec::new();
         for year in cfg.run.start_year..cfg.run.start_year + 6 {

@@ -5,20 +5,24 @@
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::model::demography::{AgentId, Formations, Person, Sex, VitalEvents};
+use crate::config::{Config, Sector};
+use crate::engine::par::{join, par_collect, par_parts_mut};
+use crate::engine::rng::{Stage, Streams, shuffle};
+use crate::engine::{Clock, Params};
+use crate::model::demography::VitalEvents;
 use crate::model::economy::Economy;
-use crate::model::household::{Household, HouseholdId, Households, Member, Role, Tenure};
+use crate::model::handoff::{Arrivals, Formations, Vacated};
+use crate::model::household::{Household, HouseholdTable, Households, Tenure};
 use crate::model::housing::{
-    Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, Vacated, home_value,
+    Dwelling, DwellingId, DwellingState, Estate, HousingMarket, HousingStock, home_value,
 };
-use crate::model::labour::{
-    CoalSector, Income, Job, JobSearch, LabourMarket, Sector, Status, Work, income_for,
-    retirement_age,
+use crate::model::labour::{CoalSector, JobSearch, LabourMarket, income_for, retirement_age};
+use crate::model::migration::{Cohorts, MigrationState};
+use crate::model::resident::{
+    AgentId, Departed, HouseholdId, Ids, Income, Job, Member, Person, Resident, Role, Sex, Status,
+    Traits, Work,
 };
-use crate::model::migration::{Arrivals, MigrationState, Traits};
-use crate::sim::rng::{Stage, Streams, shuffle};
-use crate::sim::{Clock, Cohorts, Departed, Ids, Params, Tally, join, par_collect, par_parts_mut};
+use crate::model::tally::Tally;
 
 /// Key spaces of the set-up streams: one stream per person for their traits and one for
 /// their labour status, one per dwelling; and one stream for each serial step (households,
@@ -386,13 +390,13 @@ fn spawn_residents(
     world.insert_resource(Departed::default());
     world.insert_resource(MigrationState::default());
     world.insert_resource(Economy::default());
-    world.insert_resource(crate::sim::HouseholdTable::default());
+    world.insert_resource(HouseholdTable::default());
     world.insert_resource(Households::default());
     // Resources are entities with sparse-set storage indexed by entity: inserted first, they
-    // take the lowest indices and stay small (inserted after a million residents, each held a
-    // 4 MB index).
-    // A tight gather loop keeps many cache misses in flight; gathering inside the spawn
-    // loop measured slower (set-up 650 ms against 460 ms at 1M).
+    // take the lowest indices, so their indices stay small (inserted after the residents, each
+    // would need an index as long as the resident count).
+    // The residents are gathered in a pass of their own before spawning, so many cache misses
+    // are in flight at once (gathering inside the spawn loop waits on each in turn).
     let residents: Vec<Resident> = par_collect(n, |i| {
         let d = &people[by_household[i] as usize];
         (
@@ -407,9 +411,6 @@ fn spawn_residents(
     world.spawn_batch(residents);
     world
 }
-
-/// One resident's components, in the order `capture_world` and `restore_world` use.
-pub type Resident = (AgentId, Person, Work, Traits, Member);
 
 /// Everything a world carries from one year into the next: the config, the resources that
 /// hold state across years, every resident in the order a query visits them now, and every
@@ -495,7 +496,7 @@ pub fn restore_world(state: WorldState) -> World {
     world.insert_resource(Departed::default());
     world.insert_resource(state.migration);
     world.insert_resource(state.economy);
-    world.insert_resource(crate::sim::HouseholdTable::default());
+    world.insert_resource(HouseholdTable::default());
     world.insert_resource(state.households.into_iter().collect::<Households>());
     world.spawn_batch(state.residents);
     world
