@@ -102,7 +102,7 @@ pub fn calibrate(
 ) -> anyhow::Result<CalibrateOutcome> {
     check_scale(opts.scale)?;
     if opts.seeds == 0 || opts.budget == 0 {
-        return Err(UsageError::new("--seeds and --budget must be at least 1"));
+        return Err(UsageError::msg("--seeds and --budget must be at least 1"));
     }
     if opts.out.exists() && !opts.force {
         bail!(

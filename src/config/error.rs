@@ -51,7 +51,7 @@ pub struct UsageError(pub String);
 
 impl UsageError {
     /// A usage error as an `anyhow::Error`, for functions that return `anyhow::Result`.
-    pub fn new(message: impl Into<String>) -> anyhow::Error {
+    pub fn msg(message: impl Into<String>) -> anyhow::Error {
         UsageError(message.into()).into()
     }
 }

@@ -113,7 +113,7 @@ fn load(dir: &Path) -> anyhow::Result<Outcomes> {
             }
         }
     } else {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::msg(format!(
             "{} holds neither summary.csv (a run folder) nor ensemble.csv (an ensemble folder)",
             dir.display()
         )));
@@ -161,7 +161,7 @@ pub fn compare(opts: &CompareOptions) -> anyhow::Result<String> {
     };
     for f in &folders {
         if let Some(m) = metrics.iter().find(|m| !f.values.contains_key(*m)) {
-            return Err(UsageError::new(format!(
+            return Err(UsageError::msg(format!(
                 "{}: no metric `{m}` (see docs/DATA.md for the summary.csv columns)",
                 f.label
             )));
@@ -173,13 +173,13 @@ pub fn compare(opts: &CompareOptions) -> anyhow::Result<String> {
         .filter(|y| folders.iter().all(|f| f.years().contains(y)))
         .collect();
     let Some(&last) = years.last() else {
-        return Err(UsageError::new(
+        return Err(UsageError::msg(
             "the folders have no simulated year in common",
         ));
     };
     let year = opts.year.unwrap_or(last);
     if !years.contains(&year) {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::msg(format!(
             "--year {year}: not a year every folder has ({}-{last})",
             years[0]
         )));

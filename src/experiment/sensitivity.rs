@@ -189,17 +189,17 @@ fn parse_outputs(opts: &SensitivityOptions, start: i32, end: i32) -> anyhow::Res
                 .rsplit_once('_')
                 .and_then(|(m, y)| Some((m, y.parse::<i32>().ok()?)));
             let Some((metric, year)) = parsed else {
-                return Err(UsageError::new(format!(
+                return Err(UsageError::msg(format!(
                     "--output {name}: expected METRIC_YEAR, e.g. population_{end}"
                 )));
             };
             let Some(m) = metrics.iter().position(|c| c == metric) else {
-                return Err(UsageError::new(format!(
+                return Err(UsageError::msg(format!(
                     "--output {name}: `{metric}` is not a summary.csv column (see docs/DATA.md)"
                 )));
             };
             if !(start..=end).contains(&year) {
-                return Err(UsageError::new(format!(
+                return Err(UsageError::msg(format!(
                     "--output {name}: {year} is outside the simulated years {start}-{end}"
                 )));
             }

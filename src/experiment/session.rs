@@ -113,7 +113,7 @@ pub fn resume(opts: &ResumeOptions, watch: &mut Watch) -> anyhow::Result<Finishe
     let dir = &opts.dir;
     let file = dir.join(checkpoint::FILE_NAME);
     if !file.is_file() && complete(dir) {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::msg(format!(
             "{} holds a complete run: nothing to resume",
             dir.display()
         )));
@@ -121,7 +121,7 @@ pub fn resume(opts: &ResumeOptions, watch: &mut Watch) -> anyhow::Result<Finishe
     let c = read_checkpoint(&file)?;
     let end = c.world.config.run.end_year;
     if c.year >= end {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::msg(format!(
             "{} holds a complete run (to {end}); to go further: shrinkcity run --from-checkpoint {} --end-year YEAR",
             dir.display(),
             dir.join(checkpoint::FILE_NAME).display()
@@ -139,7 +139,7 @@ pub fn extend(opts: &ExtendOptions, watch: &mut Watch) -> anyhow::Result<Finishe
     let mut c = read_checkpoint(file)?;
     let end = opts.end_year;
     if end <= c.year {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::msg(format!(
             "--end-year {end}: {} holds the state after {}; give a later year",
             file.display(),
             c.year
@@ -189,12 +189,12 @@ fn read_checkpoint(file: &Path) -> anyhow::Result<Checkpoint> {
         } else {
             ""
         };
-        return Err(UsageError::new(format!(
+        return Err(UsageError::msg(format!(
             "no checkpoint at {}{hint}",
             file.display()
         )));
     }
-    checkpoint::read(file).map_err(|e| UsageError::new(format!("{e:#}")))
+    checkpoint::read(file).map_err(|e| UsageError::msg(format!("{e:#}")))
 }
 
 fn carry_on(

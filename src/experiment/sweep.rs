@@ -215,7 +215,7 @@ pub fn sweep(opts: &SweepOptions, meter: &mut dyn Meter) -> anyhow::Result<Sweep
     let mut keys: Vec<&str> = opts.params.iter().map(|p| p.key.as_str()).collect();
     keys.sort_unstable();
     if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::msg(format!(
             "--param {} is given twice; list all its values in one --param",
             w[0]
         )));
@@ -334,7 +334,7 @@ fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
 pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
     let read = |dir: &Path, file: &str| -> anyhow::Result<Vec<u8>> {
         fs::read(dir.join(file)).map_err(|e| {
-            UsageError::new(format!(
+            UsageError::msg(format!(
                 "{}: cannot read {file} ({e}); is it a finished `shrinkcity sweep` folder?",
                 dir.display()
             ))
@@ -346,7 +346,7 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
     let mut manifests = Vec::new();
     for dir in &opts.dirs {
         if read(dir, "plan.csv")? != plan || read(dir, "config.toml")? != config {
-            return Err(UsageError::new(format!(
+            return Err(UsageError::msg(format!(
                 "{} and {} are not shards of the same sweep (plan.csv or config.toml differ)",
                 first.display(),
                 dir.display()
@@ -355,7 +355,7 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
         let m: Manifest = serde_json::from_slice(&read(dir, "manifest.json")?)
             .with_context(|| format!("{}: manifest.json is not a sweep manifest", dir.display()))?;
         if m.command.as_deref() != Some("sweep") {
-            return Err(UsageError::new(format!(
+            return Err(UsageError::msg(format!(
                 "{} holds a `{}`, not a sweep",
                 dir.display(),
                 m.command.as_deref().unwrap_or("run")
@@ -378,7 +378,7 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
     let header = readers[0].1.byte_headers()?.clone();
     for (dir, r) in &mut readers {
         if *r.byte_headers()? != header {
-            return Err(UsageError::new(format!(
+            return Err(UsageError::msg(format!(
                 "{}: results.csv has another header than {}",
                 dir.display(),
                 first.display()
@@ -412,7 +412,7 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
         }
         let Some((id, k)) = best else { break };
         if id < expected {
-            return Err(UsageError::new(format!(
+            return Err(UsageError::msg(format!(
                 "run {id} is in more than one folder (or out of order in {}): merge each shard once",
                 readers[k].0.display()
             )));
@@ -457,7 +457,7 @@ fn missing(from: usize, to: usize, total: usize) -> anyhow::Error {
     } else {
         format!("runs {from} to {} are", to - 1)
     };
-    UsageError::new(format!(
+    UsageError::msg(format!(
         "{which} in none of the folders (the plan has {total} runs): is a shard missing or unfinished?"
     ))
 }
