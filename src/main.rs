@@ -1,24 +1,11 @@
+//! `shrinkcity`: parse the command line, run it, exit with its code. Everything about the
+//! command line is in `cli/`; the model and its experiments are the `shrinkcity` library.
+
 use clap::Parser;
 use std::process::ExitCode;
 
-use shrinkcity::cli::{Cli, Interrupted, UsageError, run};
-use shrinkcity::config::ConfigError;
+mod cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<Interrupted>() => {
-            eprintln!("{e}");
-            ExitCode::from(130)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.is::<ConfigError>() || e.is::<UsageError>() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-    }
+    cli::main(cli::Cli::parse())
 }

@@ -402,20 +402,6 @@ fn bad_experiment_input_exits_2_and_writes_nothing() {
         ),
         (vec!["ensemble", "--runs", "0"], "--runs"),
         (
-            vec!["ensemble", "--runs", "2", "--checkpoint-every", "5"],
-            "`shrinkcity run` only",
-        ),
-        (
-            vec![
-                "sweep",
-                "--param",
-                "migration.intercept=1",
-                "--snapshots",
-                "all",
-            ],
-            "no agent snapshots",
-        ),
-        (
             vec!["sensitivity", "--param", "migration.intercept=1:1"],
             "lo ≠ hi",
         ),
@@ -449,5 +435,61 @@ fn bad_experiment_input_exits_2_and_writes_nothing() {
             .code(2)
             .stderr(predicate::str::contains(needle));
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
+
+#[test]
+fn run_only_flags_are_unknown_to_the_experiment_commands() {
+    // `--checkpoint-every`, `--from-checkpoint` and `--report` are `run`'s; `--snapshots` is
+    // `run`'s and `ensemble`'s. Other commands do not have them: clap refuses them.
+    for (args, flag) in [
+        (
+            &["ensemble", "--runs", "2", "--checkpoint-every", "5"][..],
+            "--checkpoint-every",
+        ),
+        (
+            &[
+                "ensemble",
+                "--runs",
+                "2",
+                "--from-checkpoint",
+                "x",
+                "--end-year",
+                "2030",
+            ],
+            "--from-checkpoint",
+        ),
+        (
+            &[
+                "sweep",
+                "--param",
+                "migration.intercept=1",
+                "--snapshots",
+                "all",
+            ],
+            "--snapshots",
+        ),
+        (
+            &[
+                "sensitivity",
+                "--param",
+                "migration.intercept=1:2",
+                "--checkpoint-every",
+                "5",
+            ],
+            "--checkpoint-every",
+        ),
+        (
+            &["sweep", "--param", "migration.intercept=1", "--report"],
+            "--report",
+        ),
+    ] {
+        shrinkcity()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "unexpected argument '{flag}' found"
+            )));
     }
 }

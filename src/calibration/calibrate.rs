@@ -117,12 +117,27 @@ impl Calibration {
             .collect()
     }
 
+    /// argmin evaluates the whole starting simplex (n + 1 points) before it looks at the
+    /// budget, so a smaller budget would end inside it: refused as a usage error.
+    pub fn check_budget(&self) -> Result<(), crate::config::UsageError> {
+        let n = self.params.len();
+        if self.budget < n + 1 {
+            return Err(crate::config::UsageError(format!(
+                "--budget {}: too small for {n} parameters; the search needs at least {} evaluations (parameters + 1)",
+                self.budget,
+                n + 1
+            )));
+        }
+        Ok(())
+    }
+
     pub fn run(&self, on_eval: &mut (dyn FnMut(&Evaluation) + Send)) -> anyhow::Result<Outcome> {
         if self.params.is_empty() {
             bail!(
                 "no parameters to calibrate: list them with --params or as [[parameter]] in the targets file"
             );
         }
+        self.check_budget()?;
         // Validate every key and its bounds before spending the budget.
         self.config_with(&self.params.iter().map(|p| p.low).collect::<Vec<_>>(), None)?;
         self.config_with(

@@ -41,3 +41,17 @@ pub enum ConfigError {
 fn line_suffix(line: Option<usize>) -> String {
     line.map_or(String::new(), |l| format!(", line {l}"))
 }
+
+/// An input error that is not about the config file: a flag value out of range, a folder
+/// that is not what the command needs, a bad output name. Library floors return it so the
+/// caller can tell the user's mistake from a failure; the CLI maps it to exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    /// A usage error as an `anyhow::Error`, for functions that return `anyhow::Result`.
+    pub fn msg(message: impl Into<String>) -> anyhow::Error {
+        UsageError(message.into()).into()
+    }
+}

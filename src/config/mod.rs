@@ -7,7 +7,7 @@ mod schema;
 mod series;
 mod validate;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, UsageError};
 pub use schema::*;
 pub use series::Series;
 

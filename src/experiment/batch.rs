@@ -1,12 +1,10 @@
 //! Running many simulations: seeds derived from a base seed, the split of `--threads`
 //! between runs and within a run, an ordered parallel map that hands results on in run
-//! order as they finish, a light sink that keeps only the summary, and the staging folder
-//! an experiment writes into. What each experiment computes lives in its own file.
+//! order as they finish, and a light sink that keeps only the summary. What each experiment
+//! computes lives in its own file; its folder is an `output::Staging`.
 
 use anyhow::Context;
 use bevy_ecs::world::World;
-use indicatif::ProgressBar;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -14,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use super::options::Meter;
 use super::{Run, RunControl, RunSpec, run_years};
-use crate::cli::{RunArgs, UsageError};
 use crate::config::{self, Config};
 use crate::engine::rng::mix;
 use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
@@ -91,7 +89,7 @@ impl Pools {
         n: usize,
         work: impl Fn(usize) -> anyhow::Result<T> + Sync,
         mut consume: impl FnMut(usize, T) -> anyhow::Result<()>,
-        bar: &ProgressBar,
+        meter: &mut dyn Meter,
     ) -> anyhow::Result<()> {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -114,7 +112,7 @@ impl Pools {
             let mut pending = BTreeMap::new();
             let mut due = 0;
             'receive: for (i, result) in rx {
-                bar.inc(1);
+                meter.inc(1);
                 match result {
                     Ok(v) => pending.insert(i, v),
                     Err(e) => {
@@ -153,21 +151,6 @@ pub fn run_batch_one(
         ..RunControl::default()
     };
     run_years(&mut run, config.run.end_year, sink, &mut progress, &control)?;
-    Ok(())
-}
-
-/// Refuse the `run` options that mean nothing for a batch of runs, rather than ignore them.
-pub fn refuse_run_only_options(args: &RunArgs, snapshots: bool) -> anyhow::Result<()> {
-    if args.checkpoint_every.is_some() || args.from_checkpoint.is_some() {
-        return Err(usage(
-            "--checkpoint-every and --from-checkpoint apply to `shrinkcity run` only",
-        ));
-    }
-    if !snapshots && args.snapshots != Snapshots::Every(10) {
-        return Err(usage(
-            "--snapshots: this command keeps no agent snapshots (ensemble and run do)",
-        ));
-    }
     Ok(())
 }
 
@@ -267,15 +250,6 @@ pub fn summary_values(row: &SummaryRow) -> Vec<f64> {
         .collect()
 }
 
-/// The run options plus extra `--set` overrides (sweep points, Morris points), resolved
-/// and validated exactly as `shrinkcity run` would.
-pub fn resolve_with(args: &RunArgs, extra: &[String]) -> anyhow::Result<(config::Loaded, u64)> {
-    let mut args = args.clone();
-    args.set.extend(extra.iter().cloned());
-    let (loaded, spec) = args.resolve()?;
-    Ok((loaded, spec.seed))
-}
-
 /// `KEY=VALUE` for `--set`. A bare number for a time-series key (a policy lever such as
 /// `policy.high_tech_jobs`) means that value in every year: `[[start_year, value]]`.
 pub fn assignment(base: &Config, key: &str, value: &str) -> String {
@@ -290,148 +264,8 @@ pub fn assignment(base: &Config, key: &str, value: &str) -> String {
     }
 }
 
-/// What an experiment folder's `manifest.json` records.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Manifest {
-    pub shrinkcity_version: String,
-    /// `ensemble`, `sweep`, `sensitivity` or `merge`.
-    pub command: String,
-    pub config_name: String,
-    pub base_seed: u64,
-    pub scale: f64,
-    pub start_year: i32,
-    pub end_year: i32,
-    /// Simulations this folder's command ran.
-    pub runs: usize,
-    /// Runs in parallel, and threads inside each run.
-    pub threads: usize,
-    pub threads_per_run: usize,
-    /// The run seeds, in run order (ensembles).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seeds: Option<Vec<u64>>,
-    /// `I/N` for one shard of a sweep.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<String>,
-    /// The shard folders a merged sweep was joined from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merged_from: Option<Vec<String>>,
-    pub command_line: Vec<String>,
-    pub wall_time_s: f64,
-    pub complete: bool,
-}
-
-impl Manifest {
-    pub fn new(command: &str, loaded: &config::Loaded, base_seed: u64, scale: f64) -> Self {
-        Manifest {
-            shrinkcity_version: env!("CARGO_PKG_VERSION").into(),
-            command: command.into(),
-            config_name: loaded.stem.clone(),
-            base_seed,
-            scale,
-            start_year: loaded.config.run.start_year,
-            end_year: loaded.config.run.end_year,
-            runs: 0,
-            threads: 1,
-            threads_per_run: 1,
-            seeds: None,
-            shard: None,
-            merged_from: None,
-            command_line: std::env::args().collect(),
-            wall_time_s: 0.0,
-            complete: true,
-        }
-    }
-}
-
-/// An experiment folder under construction: files go into `.<name>.partial-<pid>` beside
-/// the target, which is renamed into place by `finish`. Dropped unfinished (an error), the
-/// staging folder is removed, so the target only ever holds a complete experiment.
-pub struct Staging {
-    target: PathBuf,
-    staging: PathBuf,
-    finished: bool,
-}
-
-impl Staging {
-    /// Refuses an existing target unless `force`.
-    pub fn create(target: &Path, force: bool) -> anyhow::Result<Staging> {
-        if target.exists() && !force {
-            anyhow::bail!(
-                "{} already exists; pass --force to replace it, or choose another folder with --out",
-                target.display()
-            );
-        }
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create output folder {}", parent.display()))?;
-        let name = target
-            .file_name()
-            .map_or("experiment".into(), |n| n.to_string_lossy().into_owned());
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if staging.exists() {
-            fs::remove_dir_all(&staging).ok();
-        }
-        fs::create_dir_all(&staging)
-            .with_context(|| format!("cannot write to output folder {}", parent.display()))?;
-        Ok(Staging {
-            target: target.to_path_buf(),
-            staging,
-            finished: false,
-        })
-    }
-
-    /// Where files go until `finish`.
-    pub fn path(&self) -> &Path {
-        &self.staging
-    }
-
-    /// Write the resolved config and the manifest, then move the folder into place.
-    pub fn finish(mut self, config: &Config, manifest: &Manifest) -> anyhow::Result<PathBuf> {
-        fs::write(self.staging.join("config.toml"), config::to_toml(config))?;
-        self.finish_with_config_text(manifest)
-    }
-
-    /// As `finish`, when `config.toml` is already in the staging folder.
-    pub fn finish_with_config_text(&mut self, manifest: &Manifest) -> anyhow::Result<PathBuf> {
-        fs::write(
-            self.staging.join("manifest.json"),
-            serde_json::to_string_pretty(manifest)? + "\n",
-        )?;
-        if self.target.exists() {
-            let old = self.staging.with_extension("old");
-            fs::rename(&self.target, &old)
-                .with_context(|| format!("cannot replace {}", self.target.display()))?;
-            fs::remove_dir_all(&old).ok();
-        }
-        fs::rename(&self.staging, &self.target).with_context(|| {
-            format!(
-                "cannot move the finished folder to {}",
-                self.target.display()
-            )
-        })?;
-        self.finished = true;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.finished {
-            fs::remove_dir_all(&self.staging).ok();
-        }
-    }
-}
-
 /// The default output folder of an experiment: `output/<config name>_<what>`.
 pub fn default_out(out: &Option<PathBuf>, loaded: &config::Loaded, what: &str) -> PathBuf {
     out.clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}_{what}", loaded.stem)))
-}
-
-/// A usage error (exit code 2).
-pub fn usage(message: impl Into<String>) -> anyhow::Error {
-    UsageError(message.into()).into()
 }

@@ -4,13 +4,13 @@
 //! only finished folders and never runs the model.
 
 use anyhow::Context;
-use clap::Args;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::batch::usage;
 use super::sensitivity::significant;
+use crate::config::UsageError;
 
 /// Compared by default (`--metrics`), in this order.
 pub const KEY_METRICS: [&str; 14] = [
@@ -40,23 +40,18 @@ const TABLE_METRICS: [&str; 6] = [
     "retail_sales_index",
 ];
 
-#[derive(Args, Debug, Clone)]
-pub struct CompareArgs {
-    /// The reference: a run folder (summary.csv) or an ensemble folder (ensemble.csv, its mean).
-    #[arg(value_name = "BASE_DIR")]
+/// What `compare` is given.
+#[derive(Clone, Debug)]
+pub struct CompareOptions {
+    /// The reference: a run folder or an ensemble folder (its mean).
     pub base: PathBuf,
-    /// Run or ensemble folders to compare with it.
-    #[arg(value_name = "OTHER_DIR", required = true)]
+    /// Run or ensemble folders to compare with it (at least one).
     pub others: Vec<PathBuf>,
     /// CSV file for the per-year differences (long format).
-    #[arg(long, value_name = "FILE", default_value = "output/comparison.csv")]
     pub out: PathBuf,
-    /// Metrics to compare: summary.csv columns, comma-separated, or `all`. Default: 14 key
-    /// metrics (population, ageing, jobs, incomes, housing, retail).
-    #[arg(long, value_name = "M,M,...", value_delimiter = ',')]
+    /// summary.csv columns, or `["all"]`. Empty: `KEY_METRICS`.
     pub metrics: Vec<String>,
-    /// Year shown in the terminal table. Default: the last year every folder has.
-    #[arg(long, value_name = "Y")]
+    /// Year of the terminal table. `None`: the last year every folder has.
     pub year: Option<i32>,
 }
 
@@ -118,7 +113,7 @@ fn load(dir: &Path) -> anyhow::Result<Outcomes> {
             }
         }
     } else {
-        return Err(usage(format!(
+        return Err(UsageError::msg(format!(
             "{} holds neither summary.csv (a run folder) nor ensemble.csv (an ensemble folder)",
             dir.display()
         )));
@@ -135,15 +130,16 @@ fn is_share(metric: &str) -> bool {
     metric.contains("share") || metric.contains("rate")
 }
 
-pub fn compare_command(args: &CompareArgs) -> anyhow::Result<()> {
-    let mut folders = vec![load(&args.base)?];
-    for d in &args.others {
+/// Write the per-year differences to `opts.out`; returns the terminal table.
+pub fn compare(opts: &CompareOptions) -> anyhow::Result<String> {
+    let mut folders = vec![load(&opts.base)?];
+    for d in &opts.others {
         folders.push(load(d)?);
     }
     // Short labels (the folder names) unless two folders share a name.
-    let names: Vec<String> = [&args.base]
+    let names: Vec<String> = [&opts.base]
         .into_iter()
-        .chain(&args.others)
+        .chain(&opts.others)
         .map(|d| {
             d.file_name()
                 .map_or(d.display().to_string(), |n| n.to_string_lossy().into())
@@ -158,14 +154,14 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<()> {
         }
     }
 
-    let metrics: Vec<String> = match args.metrics.as_slice() {
+    let metrics: Vec<String> = match opts.metrics.as_slice() {
         [] => KEY_METRICS.iter().map(|m| m.to_string()).collect(),
         [all] if all == "all" => folders[0].columns.clone(),
         list => list.iter().map(|m| m.trim().to_string()).collect(),
     };
     for f in &folders {
         if let Some(m) = metrics.iter().find(|m| !f.values.contains_key(*m)) {
-            return Err(usage(format!(
+            return Err(UsageError::msg(format!(
                 "{}: no metric `{m}` (see docs/DATA.md for the summary.csv columns)",
                 f.label
             )));
@@ -177,20 +173,20 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<()> {
         .filter(|y| folders.iter().all(|f| f.years().contains(y)))
         .collect();
     let Some(&last) = years.last() else {
-        return Err(usage("the folders have no simulated year in common"));
+        return Err(UsageError::msg(
+            "the folders have no simulated year in common",
+        ));
     };
-    let year = args.year.unwrap_or(last);
+    let year = opts.year.unwrap_or(last);
     if !years.contains(&year) {
-        return Err(usage(format!(
+        return Err(UsageError::msg(format!(
             "--year {year}: not a year every folder has ({}-{last})",
             years[0]
         )));
     }
 
-    write_differences(&args.out, &folders, &metrics, &years)?;
-    print_table(&folders, year);
-    eprintln!("wrote {}", args.out.display());
-    Ok(())
+    write_differences(&opts.out, &folders, &metrics, &years)?;
+    Ok(format_table(&folders, year))
 }
 
 /// `comparison.csv`: folder, year, metric, base, value, difference, relative_difference.
@@ -245,7 +241,7 @@ fn write_differences(
     Ok(())
 }
 
-fn print_table(folders: &[Outcomes], year: i32) {
+fn format_table(folders: &[Outcomes], year: i32) -> String {
     let columns: Vec<&str> = TABLE_METRICS
         .iter()
         .copied()
@@ -304,16 +300,20 @@ fn print_table(folders: &[Outcomes], year: i32) {
     for (m, w) in columns.iter().zip(&widths) {
         line += &format!("  {m:>w$}");
     }
-    println!("{line}");
+    let mut table = line + "\n";
     for (f, row) in folders.iter().zip(&cells) {
         let mut line = format!("{:<label_w$}", f.label);
         for (cell, w) in row.iter().zip(&widths) {
             line += &format!("  {cell:>w$}");
         }
-        println!("{line}");
+        table += &line;
+        table += "\n";
     }
-    println!(
+    writeln!(
+        table,
         "(differences from {}: % for levels, percentage points for shares and rates)",
         base.label
-    );
+    )
+    .expect("writing to a String cannot fail");
+    table
 }

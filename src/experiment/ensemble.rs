@@ -4,51 +4,56 @@
 //! Only the summary numbers (years × metrics × runs) are kept, never a run's agents.
 
 use anyhow::Context;
-use clap::Args;
 use std::fs;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::RunSpec;
 use super::batch::{
-    Manifest, Pools, Staging, SummarySink, default_out, derive_seed, refuse_run_only_options,
-    run_batch_one, summary_metrics, summary_values, write_summary,
+    Pools, SummarySink, default_out, derive_seed, run_batch_one, summary_metrics, summary_values,
+    write_summary,
 };
+use super::options::{Meter, RunOptions};
 use super::stats::summarise;
-use crate::cli::{RunArgs, progress_bar};
+use crate::output::{FolderKind, Manifest, Snapshots, Staging};
 
-#[derive(Args, Debug, Clone)]
-#[command(
-    mut_arg("out", |a| a.help("Output folder. Default: output/<config name>_ensemble/")),
-    mut_arg("seed", |a| a.help("Base seed; run i gets the (i+1)-th SplitMix64 output from it. Default: run.seed in the config")),
-    mut_arg("snapshots", |a| a.default_value("none")
-        .help("Agent snapshot years per run (runs/<i>/agents/): all, none, or every:N")),
-    mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
-    mut_arg("checkpoint_every", |a| a.hide(true)),
-    mut_arg("from_checkpoint", |a| a.hide(true)),
-)]
-pub struct EnsembleArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
-    /// Number of replicates.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+/// What `ensemble` is given.
+#[derive(Clone, Debug)]
+pub struct EnsembleOptions {
+    pub run: RunOptions,
+    /// Output folder. `None`: `output/<config name>_ensemble/`.
+    pub out: Option<PathBuf>,
+    /// Replace an existing folder at `out`.
+    pub force: bool,
+    /// Number of replicates (at least 1).
     pub runs: u32,
+    /// Agent snapshot years of every run (`runs/<i>/agents/`).
+    pub snapshots: Snapshots,
 }
 
-pub fn ensemble_command(args: &EnsembleArgs) -> anyhow::Result<()> {
-    refuse_run_only_options(&args.run, true)?;
-    let (loaded, spec) = args.run.resolve()?;
+/// A finished ensemble folder.
+#[derive(Clone, Debug)]
+pub struct EnsembleOutcome {
+    pub dir: PathBuf,
+    pub runs: usize,
+    pub wall_time_s: f64,
+}
+
+/// Run the ensemble and write its folder.
+pub fn ensemble(opts: &EnsembleOptions, meter: &mut dyn Meter) -> anyhow::Result<EnsembleOutcome> {
+    let (loaded, spec) = opts.run.resolve()?;
     let config = &loaded.config;
-    let n = args.runs as usize;
+    let n = opts.runs as usize;
     let seeds: Vec<u64> = (0..n as u64).map(|i| derive_seed(spec.seed, i)).collect();
     let (start, end) = (config.run.start_year, config.run.end_year);
     let n_years = (end - start + 1) as usize;
     let metrics = summary_metrics();
 
-    let out = default_out(&args.run.out, &loaded, "ensemble");
-    let staging = Staging::create(&out, args.run.force)?;
+    let out = default_out(&opts.out, &loaded, "ensemble");
+    let staging = Staging::create(&out, opts.force, FolderKind::Experiment)?;
     let runs_dir = staging.path().join("runs");
-    let pools = Pools::new(args.run.threads, n)?;
-    let bar = progress_bar(n as u64, args.run.quiet, "runs");
+    let pools = Pools::new(opts.run.threads, n)?;
+    meter.start(n as u64, "runs");
     let started = Instant::now();
 
     // values[year][metric][run]: the statistics need every run's value, nothing more.
@@ -58,12 +63,12 @@ pub fn ensemble_command(args: &EnsembleArgs) -> anyhow::Result<()> {
         |i| {
             let dir = runs_dir.join(i.to_string());
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let mut sink = SummarySink::with_snapshots(&dir, args.run.snapshots, start);
+            let mut sink = SummarySink::with_snapshots(&dir, opts.snapshots, start);
             let spec = RunSpec {
                 seed: seeds[i],
                 scale: spec.scale,
             };
-            run_batch_one(config, &spec, &mut sink, args.run.check)?;
+            run_batch_one(config, &spec, &mut sink, opts.run.check)?;
             write_summary(&dir.join("summary.csv"), &sink.rows)?;
             Ok(sink.rows)
         },
@@ -75,9 +80,9 @@ pub fn ensemble_command(args: &EnsembleArgs) -> anyhow::Result<()> {
             }
             Ok(())
         },
-        &bar,
+        meter,
     );
-    bar.finish_and_clear();
+    meter.finish();
     result?;
 
     let path = staging.path().join("ensemble.csv");
@@ -98,21 +103,18 @@ pub fn ensemble_command(args: &EnsembleArgs) -> anyhow::Result<()> {
     }
     w.flush()?;
 
-    let mut manifest = Manifest::new("ensemble", &loaded, spec.seed, spec.scale);
-    manifest.runs = n;
+    let mut manifest = Manifest::experiment("ensemble", &loaded, spec.seed, spec.scale);
+    manifest.runs = Some(n);
     manifest.threads = pools.across;
-    manifest.threads_per_run = pools.within;
+    manifest.threads_per_run = Some(pools.within);
     manifest.seeds = Some(seeds);
     manifest.wall_time_s = started.elapsed().as_secs_f64();
     let dir = staging
         .finish(config, &manifest)
         .context("writing the ensemble folder")?;
-    if !args.run.quiet {
-        eprintln!(
-            "wrote {} ({n} runs, {:.1} s)",
-            dir.display(),
-            manifest.wall_time_s
-        );
-    }
-    Ok(())
+    Ok(EnsembleOutcome {
+        dir,
+        runs: n,
+        wall_time_s: manifest.wall_time_s,
+    })
 }

@@ -1,11 +1,24 @@
 //! Experiments are loops over `run_one`: one world per run, records handed to a sink.
+//! Each command is a function of plain options (`options.rs`, one file per command) that
+//! reports progress to a `Meter` and returns what it wrote: `session` (one run into a run
+//! folder, resumed or extended from a checkpoint), `ensemble`, `sweep` (+ `merge`),
+//! `sensitivity`, `compare`. No flag parsing, no terminal: that is the CLI's.
 
 pub mod batch;
 pub mod compare;
 pub mod ensemble;
+pub mod options;
 pub mod sensitivity;
+pub mod session;
 pub mod stats;
 pub mod sweep;
+
+pub use compare::{CompareOptions, compare};
+pub use ensemble::{EnsembleOptions, EnsembleOutcome, ensemble};
+pub use options::{Meter, RunOptions, Silent};
+pub use sensitivity::{SensitivityOptions, SensitivityOutcome, sensitivity};
+pub use session::{ExtendOptions, Finished, Interrupted, ResumeOptions, SessionOptions, Watch};
+pub use sweep::{MergeOptions, SweepOptions, SweepOutcome, merge, sweep};
 
 use bevy_ecs::world::World;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::Config;
 use crate::engine::Clock;
 use crate::output::{Recorder, Sink, YearRecord};
-use crate::sim::{self};
+use crate::sim;
 
 /// What one run needs besides the config.
 #[derive(Clone, Debug)]

@@ -11,57 +11,55 @@
 //! result is determined by the base seed.
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::RunSpec;
 use super::batch::{
-    DesignRng, Manifest, Pools, Staging, SummarySink, assignment, default_out, derive_seed,
-    refuse_run_only_options, resolve_with, run_batch_one, summary_metrics, summary_values, usage,
+    DesignRng, Pools, SummarySink, assignment, default_out, derive_seed, run_batch_one,
+    summary_metrics, summary_values,
 };
+use super::options::{Meter, RunOptions};
 use super::stats;
 use super::sweep::tidy;
-use crate::cli::{RunArgs, progress_bar};
+use crate::config::UsageError;
+use crate::output::{FolderKind, Manifest, Staging};
 
-#[derive(Args, Debug, Clone)]
-#[command(
-    mut_arg("out", |a| a.help("Output folder. Default: output/<config name>_sensitivity/")),
-    mut_arg("seed", |a| a.help("Base seed: of the trajectories, and of every run (replicate r uses the (r+1)-th SplitMix64 output from it). Default: run.seed in the config")),
-    mut_arg("snapshots", |a| a.hide(true)),
-    mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
-    mut_arg("checkpoint_every", |a| a.hide(true)),
-    mut_arg("from_checkpoint", |a| a.hide(true)),
-)]
-pub struct SensitivityArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
-    /// Screening method.
-    #[arg(long, value_enum, default_value_t = Method::Morris)]
+/// What `sensitivity` is given.
+#[derive(Clone, Debug)]
+pub struct SensitivityOptions {
+    pub run: RunOptions,
+    /// Output folder. `None`: `output/<config name>_sensitivity/`.
+    pub out: Option<PathBuf>,
+    /// Replace an existing folder at `out`.
+    pub force: bool,
     pub method: Method,
-    /// A numeric config key and its range, KEY=lo:hi (repeatable). A time-series key (a
-    /// policy lever) is set to a constant.
-    #[arg(long = "param", value_name = "KEY=LO:HI", required = true, value_parser = parse_range)]
+    /// The parameters and their ranges.
     pub params: Vec<Range>,
-    /// Trajectories r. Runs: r × (parameters + 1) × --runs.
-    #[arg(long, value_name = "R", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Trajectories r (at least 1).
     pub trajectories: u32,
-    /// Grid levels p (even, ≥ 2); each step moves a parameter by p/(2(p−1)) of its range.
-    #[arg(long, value_name = "P", default_value_t = 4, value_parser = parse_levels)]
+    /// Grid levels p (even, at least 2).
     pub levels: usize,
-    /// An output, METRIC_YEAR: a summary.csv column and a year, e.g. vacancy_rate_2030
-    /// (repeatable). Default: population, price_per_m2 and share_65plus in the end year.
-    #[arg(long = "output", value_name = "METRIC_YEAR")]
+    /// Outputs as METRIC_YEAR. Empty: population, price_per_m2 and share_65plus in the end year.
     pub outputs: Vec<String>,
-    /// Replicates per design point, with the same seeds at every point; outputs are their mean.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Replicates per design point (at least 1).
     pub runs: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// The screening method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     /// Morris elementary effects (mu*, mu, sigma).
     Morris,
+}
+
+/// A finished sensitivity folder, and the ranking as a table for the terminal.
+#[derive(Clone, Debug)]
+pub struct SensitivityOutcome {
+    pub dir: PathBuf,
+    pub table: String,
+    pub wall_time_s: f64,
 }
 
 /// A parameter and its range.
@@ -79,7 +77,7 @@ impl Range {
     }
 }
 
-fn parse_range(s: &str) -> Result<Range, String> {
+pub fn parse_range(s: &str) -> Result<Range, String> {
     let bad = || {
         format!("`{s}`: expected KEY=lo:hi with numbers lo ≠ hi, e.g. migration.intercept=-2.5:-1")
     };
@@ -99,7 +97,7 @@ fn parse_range(s: &str) -> Result<Range, String> {
     })
 }
 
-fn parse_levels(s: &str) -> Result<usize, String> {
+pub fn parse_levels(s: &str) -> Result<usize, String> {
     s.parse::<usize>()
         .ok()
         .filter(|&p| p >= 2 && p % 2 == 0)
@@ -174,15 +172,15 @@ struct Output {
     year_index: usize,
 }
 
-fn parse_outputs(args: &SensitivityArgs, start: i32, end: i32) -> anyhow::Result<Vec<Output>> {
+fn parse_outputs(opts: &SensitivityOptions, start: i32, end: i32) -> anyhow::Result<Vec<Output>> {
     let metrics = summary_metrics();
-    let names: Vec<String> = if args.outputs.is_empty() {
+    let names: Vec<String> = if opts.outputs.is_empty() {
         ["population", "price_per_m2", "share_65plus"]
             .iter()
             .map(|m| format!("{m}_{end}"))
             .collect()
     } else {
-        args.outputs.clone()
+        opts.outputs.clone()
     };
     names
         .into_iter()
@@ -191,17 +189,17 @@ fn parse_outputs(args: &SensitivityArgs, start: i32, end: i32) -> anyhow::Result
                 .rsplit_once('_')
                 .and_then(|(m, y)| Some((m, y.parse::<i32>().ok()?)));
             let Some((metric, year)) = parsed else {
-                return Err(usage(format!(
+                return Err(UsageError::msg(format!(
                     "--output {name}: expected METRIC_YEAR, e.g. population_{end}"
                 )));
             };
             let Some(m) = metrics.iter().position(|c| c == metric) else {
-                return Err(usage(format!(
+                return Err(UsageError::msg(format!(
                     "--output {name}: `{metric}` is not a summary.csv column (see docs/DATA.md)"
                 )));
             };
             if !(start..=end).contains(&year) {
-                return Err(usage(format!(
+                return Err(UsageError::msg(format!(
                     "--output {name}: {year} is outside the simulated years {start}-{end}"
                 )));
             }
@@ -214,16 +212,20 @@ fn parse_outputs(args: &SensitivityArgs, start: i32, end: i32) -> anyhow::Result
         .collect()
 }
 
-pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
-    refuse_run_only_options(&args.run, false)?;
-    let (loaded, spec) = args.run.resolve()?;
+/// Run the Morris design and write its folder.
+pub fn sensitivity(
+    opts: &SensitivityOptions,
+    meter: &mut dyn Meter,
+) -> anyhow::Result<SensitivityOutcome> {
+    let Method::Morris = opts.method;
+    let (loaded, spec) = opts.run.resolve()?;
     let (start, end) = (loaded.config.run.start_year, loaded.config.run.end_year);
-    let outputs = parse_outputs(args, start, end)?;
-    let params = &args.params;
+    let outputs = parse_outputs(opts, start, end)?;
+    let params = &opts.params;
     let k = params.len();
-    let r = args.trajectories as usize;
-    let reps = args.runs as usize;
-    let design = morris_design(k, r, args.levels, &mut DesignRng::new(spec.seed));
+    let r = opts.trajectories as usize;
+    let reps = opts.runs as usize;
+    let design = morris_design(k, r, opts.levels, &mut DesignRng::new(spec.seed));
     let sets = |point: usize| -> Vec<String> {
         params
             .iter()
@@ -232,28 +234,29 @@ pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
             .collect()
     };
     for point in 0..design.len() {
-        resolve_with(&args.run, &sets(point))
+        opts.run
+            .resolve_with(&sets(point))
             .with_context(|| format!("at design point {}", sets(point).join(" ")))?;
     }
 
-    let out = default_out(&args.run.out, &loaded, "sensitivity");
-    let staging = Staging::create(&out, args.run.force)?;
+    let out = default_out(&opts.out, &loaded, "sensitivity");
+    let staging = Staging::create(&out, opts.force, FolderKind::Experiment)?;
     let total = design.len() * reps;
-    let pools = Pools::new(args.run.threads, total)?;
-    let bar = progress_bar(total as u64, args.run.quiet, "runs");
+    let pools = Pools::new(opts.run.threads, total)?;
+    meter.start(total as u64, "runs");
     let started = Instant::now();
     // y[point][output]: the mean over replicates, summed in replicate order.
     let mut y = vec![vec![0.0; outputs.len()]; design.len()];
     let result = pools.run_ordered(
         total,
         |i| {
-            let (loaded, _) = resolve_with(&args.run, &sets(i / reps))?;
+            let (loaded, _) = opts.run.resolve_with(&sets(i / reps))?;
             let mut sink = SummarySink::new();
             let spec = RunSpec {
                 seed: derive_seed(spec.seed, (i % reps) as u64),
                 scale: spec.scale,
             };
-            run_batch_one(&loaded.config, &spec, &mut sink, args.run.check)?;
+            run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check)?;
             Ok(outputs
                 .iter()
                 .map(|o| summary_values(&sink.rows[o.year_index])[o.metric])
@@ -265,9 +268,9 @@ pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
             }
             Ok(())
         },
-        &bar,
+        meter,
     );
-    bar.finish_and_clear();
+    meter.finish();
     result?;
 
     // ranked[output] = [(parameter, effect)], most influential first.
@@ -285,60 +288,68 @@ pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
         .collect();
     write_effects(
         &staging.path().join("sensitivity.csv"),
-        args,
+        opts,
         &outputs,
         &ranked,
     )?;
     write_design(
         &staging.path().join("design.csv"),
-        args,
+        opts,
         &design,
         &outputs,
         &y,
     )?;
 
-    let mut manifest = Manifest::new("sensitivity", &loaded, spec.seed, spec.scale);
-    manifest.runs = total;
+    let mut manifest = Manifest::experiment("sensitivity", &loaded, spec.seed, spec.scale);
+    manifest.runs = Some(total);
     manifest.threads = pools.across;
-    manifest.threads_per_run = pools.within;
+    manifest.threads_per_run = Some(pools.within);
     manifest.wall_time_s = started.elapsed().as_secs_f64();
     let dir = staging
         .finish(&loaded.config, &manifest)
         .context("writing the sensitivity folder")?;
 
-    println!(
+    let mut table = String::new();
+    writeln!(
+        table,
         "Morris elementary effects: {k} parameters, r = {r} trajectories, p = {} levels, {total} runs.",
-        args.levels
-    );
-    println!("mu* and sigma are in output units per full range (hi - lo) of the parameter.");
+        opts.levels
+    )?;
+    writeln!(
+        table,
+        "mu* and sigma are in output units per full range (hi - lo) of the parameter."
+    )?;
     let width = params.iter().map(|p| p.key.len()).max().unwrap_or(9).max(9);
     for (o, effects) in outputs.iter().zip(&ranked) {
-        println!("\n{}", o.name);
-        println!(
+        writeln!(table, "\n{}", o.name)?;
+        writeln!(
+            table,
             "  {:>4}  {:<width$}  {:>12}  {:>12}  {:>12}",
             "rank", "parameter", "mu*", "mu", "sigma"
-        );
+        )?;
         for (rank, (i, e)) in effects.iter().enumerate() {
-            println!(
+            writeln!(
+                table,
                 "  {:>4}  {:<width$}  {:>12}  {:>12}  {:>12}",
                 rank + 1,
                 params[*i].key,
                 significant(e.mu_star),
                 significant(e.mu),
                 significant(e.sigma)
-            );
+            )?;
         }
     }
-    if !args.run.quiet {
-        eprintln!("\nwrote {} ({:.1} s)", dir.display(), manifest.wall_time_s);
-    }
-    Ok(())
+    Ok(SensitivityOutcome {
+        dir,
+        table,
+        wall_time_s: manifest.wall_time_s,
+    })
 }
 
 /// `sensitivity.csv`: one row per output and parameter, ranked by mu* within each output.
 fn write_effects(
     path: &Path,
-    args: &SensitivityArgs,
+    args: &SensitivityOptions,
     outputs: &[Output],
     ranked: &[Vec<(usize, Effect)>],
 ) -> anyhow::Result<()> {
@@ -377,7 +388,7 @@ fn write_effects(
 /// `design.csv`: every design point, its parameter values and the outputs (mean over replicates).
 fn write_design(
     path: &Path,
-    args: &SensitivityArgs,
+    args: &SensitivityOptions,
     design: &[Vec<f64>],
     outputs: &[Output],
     y: &[Vec<f64>],

@@ -9,55 +9,54 @@
 //! for its run ids, which is why merging shards gives back the unsharded bytes.
 
 use anyhow::Context;
-use clap::Args;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::RunSpec;
 use super::batch::{
-    Manifest, Pools, Staging, SummarySink, assignment, default_out, derive_seed,
-    refuse_run_only_options, resolve_with, run_batch_one, summary_fields, summary_metrics, usage,
+    Pools, SummarySink, assignment, default_out, derive_seed, run_batch_one, summary_fields,
+    summary_metrics,
 };
-use crate::cli::{RunArgs, progress_bar};
+use super::options::{Meter, RunOptions};
+use crate::config::UsageError;
+use crate::output::{FolderKind, Manifest, Staging};
 
-#[derive(Args, Debug, Clone)]
-#[command(
-    mut_arg("out", |a| a.help("Output folder. Default: output/<config name>_sweep/")),
-    mut_arg("seed", |a| a.help("Base seed; replicate r runs with the (r+1)-th SplitMix64 output from it, at every point. Default: run.seed in the config")),
-    mut_arg("snapshots", |a| a.hide(true)),
-    mut_arg("threads", |a| a.help("Worker threads: runs go in parallel, one thread each. Default: all cores. Output does not depend on it")),
-    mut_arg("checkpoint_every", |a| a.hide(true)),
-    mut_arg("from_checkpoint", |a| a.hide(true)),
-)]
-pub struct SweepArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
-    /// A config key and its values: KEY=v1,v2,... or KEY=lo:hi:steps (lo + i·(hi−lo)/(steps−1)).
-    /// Repeatable: the sweep runs every combination. A number for a time-series key (a policy
-    /// lever) means that value in every year.
-    #[arg(long = "param", value_name = "KEY=VALUES", required = true, value_parser = parse_param)]
+/// What `sweep` is given.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    pub run: RunOptions,
+    /// Output folder. `None`: `output/<config name>_sweep/`.
+    pub out: Option<PathBuf>,
+    /// Replace an existing folder at `out`.
+    pub force: bool,
+    /// The swept parameters (the first varies slowest); each key at most once.
     pub params: Vec<Param>,
-    /// Replicates per point.
-    #[arg(long, value_name = "R", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Replicates per point (at least 1).
     pub runs: u32,
-    /// Run only the run ids with run_id % N == I (0 ≤ I < N): one task of a cluster array job.
-    /// Join the shard folders with `shrinkcity merge`.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    /// `(I, N)`: run only the run ids with `run_id % N == I`.
     pub shard: Option<(usize, usize)>,
 }
 
-#[derive(Args, Debug, Clone)]
-pub struct MergeArgs {
-    /// Shard folders of one sweep (each written with `sweep --shard I/N`), in any order.
-    #[arg(value_name = "DIR", required = true)]
+/// What `merge` is given.
+#[derive(Clone, Debug)]
+pub struct MergeOptions {
+    /// Shard folders of one sweep, in any order (at least one).
     pub dirs: Vec<PathBuf>,
     /// Folder for the merged sweep.
-    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Replace an existing folder at --out.
-    #[arg(long)]
+    /// Replace an existing folder at `out`.
     pub force: bool,
+}
+
+/// A finished sweep (or shard, or merged sweep) folder.
+#[derive(Clone, Debug)]
+pub struct SweepOutcome {
+    pub dir: PathBuf,
+    /// Runs this folder holds (a shard: its own), and runs in the whole plan.
+    pub runs: usize,
+    pub plan_runs: usize,
+    pub wall_time_s: f64,
 }
 
 /// One swept parameter: a dotted config key and its values, as text for `--set`.
@@ -156,7 +155,7 @@ fn split_list(spec: &str) -> Vec<String> {
     out
 }
 
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let bad = || format!("`{s}`: expected I/N with 0 ≤ I < N, e.g. --shard 0/4");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (i, n): (usize, usize) = (
@@ -211,20 +210,20 @@ impl Plan {
     }
 }
 
-pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
-    let mut keys: Vec<&str> = args.params.iter().map(|p| p.key.as_str()).collect();
+/// Run the sweep (or one shard of it) and write its folder.
+pub fn sweep(opts: &SweepOptions, meter: &mut dyn Meter) -> anyhow::Result<SweepOutcome> {
+    let mut keys: Vec<&str> = opts.params.iter().map(|p| p.key.as_str()).collect();
     keys.sort_unstable();
     if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-        return Err(usage(format!(
+        return Err(UsageError::msg(format!(
             "--param {} is given twice; list all its values in one --param",
             w[0]
         )));
     }
-    refuse_run_only_options(&args.run, false)?;
-    let (loaded, spec) = args.run.resolve()?;
+    let (loaded, spec) = opts.run.resolve()?;
     let plan = Plan {
-        params: args.params.clone(),
-        replicates: args.runs as usize,
+        params: opts.params.clone(),
+        replicates: opts.runs as usize,
         base_seed: spec.seed,
     };
     let sets = |run_id: usize| -> Vec<String> {
@@ -234,18 +233,19 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
             .map(|(p, v)| assignment(&loaded.config, &p.key, v))
             .collect()
     };
-    let (shard_i, shard_n) = args.shard.unwrap_or((0, 1));
+    let (shard_i, shard_n) = opts.shard.unwrap_or((0, 1));
     let mine: Vec<usize> = (0..plan.runs())
         .filter(|id| id % shard_n == shard_i)
         .collect();
     // Check every point this shard runs before running any, so a bad value fails at once.
     for &id in mine.iter().filter(|&&id| id % plan.replicates == 0) {
-        resolve_with(&args.run, &sets(id))
+        opts.run
+            .resolve_with(&sets(id))
             .with_context(|| format!("at sweep point {}", sets(id).join(" ")))?;
     }
 
-    let out = default_out(&args.run.out, &loaded, "sweep");
-    let staging = Staging::create(&out, args.run.force)?;
+    let out = default_out(&opts.out, &loaded, "sweep");
+    let staging = Staging::create(&out, opts.force, FolderKind::Experiment)?;
     write_plan(&staging.path().join("plan.csv"), &plan)?;
     let results_path = staging.path().join("results.csv");
     let mut results = csv::Writer::from_path(&results_path)
@@ -256,20 +256,20 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     results.write_record(&header)?;
     let metrics = summary_metrics();
 
-    let pools = Pools::new(args.run.threads, mine.len())?;
-    let bar = progress_bar(mine.len() as u64, args.run.quiet, "runs");
+    let pools = Pools::new(opts.run.threads, mine.len())?;
+    meter.start(mine.len() as u64, "runs");
     let started = Instant::now();
     let result = pools.run_ordered(
         mine.len(),
         |k| {
             let id = mine[k];
-            let (loaded, _) = resolve_with(&args.run, &sets(id))?;
+            let (loaded, _) = opts.run.resolve_with(&sets(id))?;
             let mut sink = SummarySink::new();
             let spec = RunSpec {
                 seed: plan.seed(id),
                 scale: spec.scale,
             };
-            run_batch_one(&loaded.config, &spec, &mut sink, args.run.check)?;
+            run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check)?;
             Ok(sink.rows)
         },
         |k, rows| {
@@ -290,32 +290,28 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
             results.flush()?;
             Ok(())
         },
-        &bar,
+        meter,
     );
-    bar.finish_and_clear();
+    meter.finish();
     result?;
     results.flush()?;
     drop(results);
 
-    let mut manifest = Manifest::new("sweep", &loaded, spec.seed, spec.scale);
-    manifest.runs = mine.len();
+    let mut manifest = Manifest::experiment("sweep", &loaded, spec.seed, spec.scale);
+    manifest.runs = Some(mine.len());
     manifest.threads = pools.across;
-    manifest.threads_per_run = pools.within;
-    manifest.shard = args.shard.map(|(i, n)| format!("{i}/{n}"));
+    manifest.threads_per_run = Some(pools.within);
+    manifest.shard = opts.shard.map(|(i, n)| format!("{i}/{n}"));
     manifest.wall_time_s = started.elapsed().as_secs_f64();
     let dir = staging
         .finish(&loaded.config, &manifest)
         .context("writing the sweep folder")?;
-    if !args.run.quiet {
-        eprintln!(
-            "wrote {} ({} of {} runs, {:.1} s)",
-            dir.display(),
-            mine.len(),
-            plan.runs(),
-            manifest.wall_time_s
-        );
-    }
-    Ok(())
+    Ok(SweepOutcome {
+        dir,
+        runs: mine.len(),
+        plan_runs: plan.runs(),
+        wall_time_s: manifest.wall_time_s,
+    })
 }
 
 /// `plan.csv`: every run of the sweep (whatever the shard), with its seed and values.
@@ -334,22 +330,23 @@ fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn merge_command(args: &MergeArgs) -> anyhow::Result<()> {
+/// Join the shard folders of one sweep into `opts.out`, byte-identical to the unsharded sweep.
+pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
     let read = |dir: &Path, file: &str| -> anyhow::Result<Vec<u8>> {
         fs::read(dir.join(file)).map_err(|e| {
-            usage(format!(
+            UsageError::msg(format!(
                 "{}: cannot read {file} ({e}); is it a finished `shrinkcity sweep` folder?",
                 dir.display()
             ))
         })
     };
-    let first = &args.dirs[0];
+    let first = &opts.dirs[0];
     let plan = read(first, "plan.csv")?;
     let config = read(first, "config.toml")?;
     let mut manifests = Vec::new();
-    for dir in &args.dirs {
+    for dir in &opts.dirs {
         if read(dir, "plan.csv")? != plan || read(dir, "config.toml")? != config {
-            return Err(usage(format!(
+            return Err(UsageError::msg(format!(
                 "{} and {} are not shards of the same sweep (plan.csv or config.toml differ)",
                 first.display(),
                 dir.display()
@@ -357,22 +354,22 @@ pub fn merge_command(args: &MergeArgs) -> anyhow::Result<()> {
         }
         let m: Manifest = serde_json::from_slice(&read(dir, "manifest.json")?)
             .with_context(|| format!("{}: manifest.json is not a sweep manifest", dir.display()))?;
-        if m.command != "sweep" {
-            return Err(usage(format!(
+        if m.command.as_deref() != Some("sweep") {
+            return Err(UsageError::msg(format!(
                 "{} holds a `{}`, not a sweep",
                 dir.display(),
-                m.command
+                m.command.as_deref().unwrap_or("run")
             )));
         }
         manifests.push(m);
     }
     let total = csv::Reader::from_reader(&plan[..]).byte_records().count();
 
-    let staging = Staging::create(&args.out, args.force)?;
+    let staging = Staging::create(&opts.out, opts.force, FolderKind::Experiment)?;
     fs::write(staging.path().join("plan.csv"), &plan)?;
     fs::write(staging.path().join("config.toml"), &config)?;
     let mut readers = Vec::new();
-    for dir in &args.dirs {
+    for dir in &opts.dirs {
         let path = dir.join("results.csv");
         let r = csv::Reader::from_path(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -381,7 +378,7 @@ pub fn merge_command(args: &MergeArgs) -> anyhow::Result<()> {
     let header = readers[0].1.byte_headers()?.clone();
     for (dir, r) in &mut readers {
         if *r.byte_headers()? != header {
-            return Err(usage(format!(
+            return Err(UsageError::msg(format!(
                 "{}: results.csv has another header than {}",
                 dir.display(),
                 first.display()
@@ -415,7 +412,7 @@ pub fn merge_command(args: &MergeArgs) -> anyhow::Result<()> {
         }
         let Some((id, k)) = best else { break };
         if id < expected {
-            return Err(usage(format!(
+            return Err(UsageError::msg(format!(
                 "run {id} is in more than one folder (or out of order in {}): merge each shard once",
                 readers[k].0.display()
             )));
@@ -440,19 +437,18 @@ pub fn merge_command(args: &MergeArgs) -> anyhow::Result<()> {
     drop(out);
 
     let mut manifest = manifests[0].clone();
-    manifest.runs = total;
+    manifest.runs = Some(total);
     manifest.shard = None;
-    manifest.merged_from = Some(args.dirs.iter().map(|d| d.display().to_string()).collect());
+    manifest.merged_from = Some(opts.dirs.iter().map(|d| d.display().to_string()).collect());
     manifest.command_line = std::env::args().collect();
     manifest.wall_time_s = manifests.iter().map(|m| m.wall_time_s).sum();
-    let mut staging = staging;
     let dir = staging.finish_with_config_text(&manifest)?;
-    eprintln!(
-        "wrote {} ({total} runs from {} folders)",
-        dir.display(),
-        args.dirs.len()
-    );
-    Ok(())
+    Ok(SweepOutcome {
+        dir,
+        runs: total,
+        plan_runs: total,
+        wall_time_s: manifest.wall_time_s,
+    })
 }
 
 fn missing(from: usize, to: usize, total: usize) -> anyhow::Error {
@@ -461,7 +457,7 @@ fn missing(from: usize, to: usize, total: usize) -> anyhow::Error {
     } else {
         format!("runs {from} to {} are", to - 1)
     };
-    usage(format!(
+    UsageError::msg(format!(
         "{which} in none of the folders (the plan has {total} runs): is a shard missing or unfinished?"
     ))
 }

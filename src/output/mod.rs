@@ -2,15 +2,19 @@
 //! CSV sink writes a run folder (summary, age structure, emigration drivers, agent
 //! snapshots, resolved config, manifest) into a staging folder that replaces the target
 //! only when the run is complete, so a crash never leaves a half-written run. A run folder
-//! can also hold `checkpoint.bin`, the whole state after a year, to resume from.
+//! can also hold `checkpoint.bin`, the whole state after a year, to resume from. Every
+//! output folder (a run's, an experiment's) is written through one `Staging` folder and
+//! described by one `Manifest` (`staging.rs`).
 
 pub mod checkpoint;
 pub mod record;
 mod run_folder;
 pub mod snapshot;
+pub mod staging;
 
 pub use record::{Recorder, SummaryRow, YearRecord};
-pub use run_folder::{Manifest, RunFolder, Snapshots};
+pub use run_folder::{RunFolder, Snapshots};
+pub use staging::{FolderKind, Manifest, RunYears, Staging};
 
 use bevy_ecs::world::World;
 

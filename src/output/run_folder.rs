@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::checkpoint::{self, Checkpoint};
 use super::record::{Recorder, age_band_label, sex_label};
+use super::staging::{FolderKind, Manifest, Staging};
 use super::{Sink, YearRecord, snapshot};
 use crate::config::Config;
 use crate::model::migration::EMIGRANT_AGE_BANDS;
@@ -48,35 +49,11 @@ impl std::str::FromStr for Snapshots {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
-pub struct Manifest {
-    pub shrinkcity_version: String,
-    pub config_name: String,
-    pub seed: u64,
-    pub scale: f64,
-    pub start_year: i32,
-    pub end_year: i32,
-    pub threads: usize,
-    pub command_line: Vec<String>,
-    pub initial_population: i64,
-    /// Wall time of this invocation (a resumed run counts only its own part).
-    pub wall_time_s: f64,
-    /// False for a run stopped by Ctrl-C or SIGTERM: `shrinkcity resume` finishes it.
-    pub complete: bool,
-    /// The last year whose rows are written (`end_year` when complete).
-    pub last_year: i32,
-    /// The year `checkpoint.bin` holds the state after, if the folder has one.
-    pub checkpoint_year: Option<i32>,
-    /// For a resumed or extended run: the checkpoint year it carried on from.
-    pub resumed_from_year: Option<i32>,
-}
-
 /// The long-format tables, which resume cuts back to a checkpoint's year.
 const TABLES: [&str; 3] = ["summary.csv", "age_structure.csv", "emigration_drivers.csv"];
 
 pub struct RunFolder {
-    target: PathBuf,
-    staging: PathBuf,
+    staging: Staging,
     snapshots: Snapshots,
     start_year: i32,
     summary: csv::Writer<BufWriter<File>>,
@@ -104,42 +81,6 @@ fn append(path: &Path) -> anyhow::Result<BufWriter<File>> {
     Ok(BufWriter::new(f))
 }
 
-/// A fresh staging folder beside `target` (`.NAME.partial-PID`), with `agents/` inside.
-fn staging_for(target: &Path) -> anyhow::Result<PathBuf> {
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if parent.exists() && !parent.is_dir() {
-        bail!(
-            "cannot write to {}: {} is a file, not a folder",
-            target.display(),
-            parent.display()
-        );
-    }
-    fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create output folder {}", parent.display()))?;
-    let name = target
-        .file_name()
-        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).ok();
-    }
-    fs::create_dir_all(staging.join("agents"))
-        .with_context(|| format!("cannot write to output folder {}", parent.display()))?;
-    Ok(staging)
-}
-
-/// Run `f`; if it fails, remove `staging`.
-fn or_clean<T>(staging: &Path, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let r = f();
-    if r.is_err() {
-        fs::remove_dir_all(staging).ok();
-    }
-    r
-}
-
 impl RunFolder {
     /// Prepare to write into `target`; refuses an existing run there unless `force`.
     pub fn create(
@@ -148,33 +89,27 @@ impl RunFolder {
         snapshots: Snapshots,
         start_year: i32,
     ) -> anyhow::Result<Self> {
-        if target.exists() && !force {
-            bail!(
-                "{} already holds a run; pass --force to replace it, or choose another folder with --out",
-                target.display()
-            );
-        }
-        let staging = staging_for(target)?;
-        or_clean(&staging, || {
-            let summary = csv::Writer::from_writer(create(&staging.join(TABLES[0]))?);
-            let mut ages = create(&staging.join(TABLES[1]))?;
-            writeln!(ages, "year,age_band,sex,count")?;
-            let mut drivers = create(&staging.join(TABLES[2]))?;
-            writeln!(drivers, "year,driver,age_band,emigrants")?;
-            Ok(RunFolder {
-                target: target.to_path_buf(),
-                staging: staging.clone(),
-                snapshots,
-                start_year,
-                summary,
-                ages,
-                drivers,
-                config_name: String::new(),
-                checkpoint_every: None,
-                last_year: None,
-                checkpoint_year: None,
-                snapshot_writer: Default::default(),
-            })
+        let staging = Staging::create(target, force, FolderKind::Run)?;
+        let dir = staging.path();
+        fs::create_dir_all(dir.join("agents"))
+            .with_context(|| format!("cannot write to {}", dir.display()))?;
+        let summary = csv::Writer::from_writer(create(&dir.join(TABLES[0]))?);
+        let mut ages = create(&dir.join(TABLES[1]))?;
+        writeln!(ages, "year,age_band,sex,count")?;
+        let mut drivers = create(&dir.join(TABLES[2]))?;
+        writeln!(drivers, "year,driver,age_band,emigrants")?;
+        Ok(RunFolder {
+            staging,
+            snapshots,
+            start_year,
+            summary,
+            ages,
+            drivers,
+            config_name: String::new(),
+            checkpoint_every: None,
+            last_year: None,
+            checkpoint_year: None,
+            snapshot_writer: Default::default(),
         })
     }
 
@@ -187,14 +122,11 @@ impl RunFolder {
         force: bool,
         checkpoint: &super::checkpoint::Checkpoint,
     ) -> anyhow::Result<Self> {
-        if target != source && target.exists() && !force {
-            bail!(
-                "{} already holds a run; pass --force to replace it, or choose another folder with --out",
-                target.display()
-            );
-        }
-        let staging = staging_for(target)?;
-        or_clean(&staging, || {
+        let staging = Staging::create(target, force || target == source, FolderKind::Run)?;
+        let dir = staging.path().to_path_buf();
+        fs::create_dir_all(dir.join("agents"))
+            .with_context(|| format!("cannot write to {}", dir.display()))?;
+        {
             for (name, len) in &checkpoint.tables {
                 anyhow::ensure!(
                     TABLES.contains(&name.as_str()),
@@ -211,7 +143,7 @@ impl RunFolder {
                         checkpoint.year
                     );
                 }
-                let to = staging.join(name);
+                let to = dir.join(name);
                 let mut r = File::open(&from)?.take(*len);
                 let mut w = File::create(&to)?;
                 std::io::copy(&mut r, &mut w)
@@ -224,27 +156,26 @@ impl RunFolder {
                     continue;
                 }
                 let name = format!("agents/agents_{year}.csv");
-                fs::copy(source.join(&name), staging.join(&name))
+                fs::copy(source.join(&name), dir.join(&name))
                     .with_context(|| format!("cannot copy {}", source.join(&name).display()))?;
             }
             let summary = csv::WriterBuilder::new()
                 .has_headers(false)
-                .from_writer(append(&staging.join(TABLES[0]))?);
+                .from_writer(append(&dir.join(TABLES[0]))?);
             Ok(RunFolder {
-                target: target.to_path_buf(),
-                staging: staging.clone(),
+                staging,
                 snapshots: checkpoint.snapshots,
                 start_year: start,
                 summary,
-                ages: append(&staging.join(TABLES[1]))?,
-                drivers: append(&staging.join(TABLES[2]))?,
+                ages: append(&dir.join(TABLES[1]))?,
+                drivers: append(&dir.join(TABLES[2]))?,
                 config_name: checkpoint.config_name.clone(),
                 checkpoint_every: checkpoint.checkpoint_every,
                 last_year: Some(checkpoint.year),
                 checkpoint_year: None,
                 snapshot_writer: Default::default(),
             })
-        })
+        }
     }
 
     /// Name the config and the checkpoint interval, for the checkpoints this folder writes.
@@ -255,7 +186,7 @@ impl RunFolder {
 
     /// The staging folder the run is written into until `finish`.
     pub fn staging(&self) -> &Path {
-        &self.staging
+        self.staging.path()
     }
 
     /// The last year whose rows are written, and the year of the latest checkpoint.
@@ -266,33 +197,15 @@ impl RunFolder {
     /// Write the resolved config and manifest, then move the run into place. On failure
     /// (a full disk, say) the staging folder is removed and the target is left as it was.
     pub fn finish(mut self, config: &Config, manifest: &Manifest) -> anyhow::Result<PathBuf> {
-        let staging = self.staging.clone();
-        or_clean(&staging, || {
-            self.flush_tables()?;
-            let path = self.staging.join("config.toml");
-            fs::write(&path, crate::config::to_toml(config))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            let path = self.staging.join("manifest.json");
-            fs::write(&path, serde_json::to_string_pretty(manifest)? + "\n")
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            if self.target.exists() {
-                let mut old = self.staging.clone().into_os_string();
-                old.push(".old");
-                fs::rename(&self.target, &old)
-                    .with_context(|| format!("cannot replace {}", self.target.display()))?;
-                fs::remove_dir_all(&old).ok();
-            }
-            fs::rename(&self.staging, &self.target).with_context(|| {
-                format!("cannot move the finished run to {}", self.target.display())
-            })?;
-            Ok(self.target.clone())
-        })
+        self.flush_tables()?;
+        self.staging.finish(config, manifest)
     }
 
     /// Push every buffered row of the tables, and every queued snapshot, to disk.
     fn flush_tables(&mut self) -> anyhow::Result<()> {
         self.snapshot_writer.wait()?;
-        let cannot = |name: &str| format!("cannot write {}", self.staging.join(name).display());
+        let cannot =
+            |name: &str| format!("cannot write {}", self.staging.path().join(name).display());
         self.summary.flush().with_context(|| cannot(TABLES[0]))?;
         self.ages.flush().with_context(|| cannot(TABLES[1]))?;
         self.drivers.flush().with_context(|| cannot(TABLES[2]))?;
@@ -302,14 +215,15 @@ impl RunFolder {
     /// Remove the staging folder of an abandoned run.
     pub fn abandon(mut self) {
         self.snapshot_writer.wait().ok();
-        fs::remove_dir_all(&self.staging).ok();
+        drop(self.staging);
     }
 }
 
 impl Sink for RunFolder {
     fn year(&mut self, r: &YearRecord, world: &mut World) -> anyhow::Result<()> {
         let y = r.summary.year;
-        let cannot = |name: &str| format!("cannot write {}", self.staging.join(name).display());
+        let cannot =
+            |name: &str| format!("cannot write {}", self.staging.path().join(name).display());
         self.summary
             .serialize(&r.summary)
             .with_context(|| cannot(TABLES[0]))?;
@@ -334,7 +248,7 @@ impl Sink for RunFolder {
         })()
         .with_context(|| cannot(TABLES[2]))?;
         if self.snapshots.includes(y, self.start_year) {
-            let path = self.staging.join(format!("agents/agents_{y}.csv"));
+            let path = self.staging.path().join(format!("agents/agents_{y}.csv"));
             let mut rows = self.snapshot_writer.rows();
             rows.fill(world);
             self.snapshot_writer.send(path, rows)?;
@@ -352,7 +266,7 @@ impl Sink for RunFolder {
         for name in TABLES {
             tables.push((
                 name.to_string(),
-                fs::metadata(self.staging.join(name))?.len(),
+                fs::metadata(self.staging.path().join(name))?.len(),
             ));
         }
         let state = crate::sim::world::capture_world(world)
@@ -367,7 +281,7 @@ impl Sink for RunFolder {
             recorder: recorder.clone(),
             world: state,
         };
-        checkpoint::write(&self.staging.join(checkpoint::FILE_NAME), &c)?;
+        checkpoint::write(&self.staging.path().join(checkpoint::FILE_NAME), &c)?;
         self.checkpoint_year = Some(year);
         Ok(())
     }

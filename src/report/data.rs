@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::calibration::Run;
-use crate::cli::UsageError;
+use crate::config::UsageError;
 
 /// One year of one metric: a run's value (`low == mid == high`), or an ensemble's median
 /// with its 5th and 95th percentiles.

@@ -8,7 +8,6 @@ pub mod data;
 pub mod svg;
 
 use anyhow::Context;
-use clap::Args;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -18,21 +17,18 @@ use charts::FOLDER_COLORS;
 use data::{Folder, Point};
 use svg::thousands;
 
-#[derive(Args, Debug, Clone)]
-pub struct ReportArgs {
-    /// A run folder (summary.csv), an ensemble folder (ensemble.csv), or several folders to
-    /// compare (one line per folder on the same axes).
-    #[arg(value_name = "DIR", required = true)]
+/// What `report` is given.
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    /// A run folder, an ensemble folder, or several folders to compare (at least one).
     pub dirs: Vec<PathBuf>,
-    /// The page to write. Default: DIR/report.html (the first DIR's for a comparison).
-    #[arg(long, value_name = "FILE")]
+    /// The page to write. `None`: `dirs[0]/report.html`.
     pub out: Option<PathBuf>,
 }
 
-pub fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
-    let path = write_report(&args.dirs, args.out.as_deref())?;
-    eprintln!("wrote {}", path.display());
-    Ok(())
+/// Draw the folders as one page; returns the page's path.
+pub fn draw(opts: &ReportOptions) -> anyhow::Result<PathBuf> {
+    write_report(&opts.dirs, opts.out.as_deref())
 }
 
 /// Draw `dirs` into `out` (default `dirs[0]/report.html`); returns the page's path.
