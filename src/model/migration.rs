@@ -62,22 +62,18 @@ pub fn utility(m: &MigrationConfig, c: &Conditions, d: &Decider) -> (f64, ByDriv
     let wage_gap = d.own_wage.map_or(0.0, |w| {
         (c.destination_wage / w.max(1.0)).ln().clamp(0.0, 3.0)
     });
-    let terms = ByDriver(Driver::ALL.map(|driver| match driver {
-        Driver::JobLoss => m.unemployed_weight * d.unemployed_share,
-        Driver::Wages => m.wage_weight * wage_gap,
-        Driver::Climate => m.climate_weight * (1.0 - d.tolerance) * c.coldness,
-        Driver::PublicServices => {
-            m.services_weight * c.service_gap * f64::from(u8::from(d.needs_services))
-        }
-        Driver::Amenities => {
-            m.amenity_weight * c.amenity_gap * f64::from(u8::from(d.age < m.amenity_max_age))
-        }
-        Driver::Housing => {
-            m.housing_weight * (-c.price_growth).max(0.0) * f64::from(u8::from(d.owner))
-        }
-        Driver::Network => m.network_weight * d.network,
-        Driver::Family => m.family_weight * d.family,
-    }));
+    let mut terms = ByDriver([0.0; Driver::ALL.len()]);
+    terms[Driver::JobLoss] = m.unemployed_weight * d.unemployed_share;
+    terms[Driver::Wages] = m.wage_weight * wage_gap;
+    terms[Driver::Climate] = m.climate_weight * (1.0 - d.tolerance) * c.coldness;
+    terms[Driver::PublicServices] =
+        m.services_weight * c.service_gap * f64::from(u8::from(d.needs_services));
+    terms[Driver::Amenities] =
+        m.amenity_weight * c.amenity_gap * f64::from(u8::from(d.age < m.amenity_max_age));
+    terms[Driver::Housing] =
+        m.housing_weight * (-c.price_growth).max(0.0) * f64::from(u8::from(d.owner));
+    terms[Driver::Network] = m.network_weight * d.network;
+    terms[Driver::Family] = m.family_weight * d.family;
     let band = usize::from(d.age / 5).min(m.age_effects.len() - 1);
     let v = m.intercept + m.age_effects[band] + terms.0.iter().sum::<f64>()
         - m.owner_lockin_weight * f64::from(u8::from(d.owner)) * (1.0 - c.saleability)
