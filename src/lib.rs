@@ -1,8 +1,11 @@
 //! shrinkcity: an agent-based model of a shrinking coal city.
 //!
-//! `config` reads and validates parameters; `sim` builds the world and steps it; `model`
-//! holds the domains (demography, labour, migration, housing, economy); `output` turns a
-//! year into records and files; `experiment` runs the model; `report` draws finished
+//! Floors, bottom to top (docs/ARCHITECTURE.md; tests/layering.rs checks that imports only
+//! go down): `config` reads and validates parameters; `engine` holds what knows no domain
+//! (parameters and clock, random streams, parallel helpers, table rows); `model` holds what
+//! a resident is and the domains (demography, labour, migration, housing, economy); `sim`
+//! builds the world and orders its year; `output` turns a year into records and files;
+//! `experiment` steps runs and holds the experiments; `report` draws finished
 //! folders as an HTML page of charts; `experiment`, `calibration` and `report` are the
 //! library API the command line (in the binary, `src/cli/`) calls with plain options.
 

@@ -136,8 +136,8 @@ impl Pools {
     }
 }
 
-/// One run of a batch, without a progress bar: `run_one`, plus `--check` (invariants after
-/// every year; always on in debug builds).
+/// One run of a batch, without a progress bar: `Run::new` and `run_years`, with invariants
+/// checked after every year if `check` (always in debug builds).
 pub fn run_batch_one(
     config: &Config,
     spec: &RunSpec,

@@ -1,5 +1,7 @@
-//! Experiments are loops over `run_one`: one world per run, records handed to a sink.
-//! Each command is a function of plain options (`options.rs`, one file per command) that
+//! Running the model: `Run` (a world between two years) and `run_years`, which steps it and
+//! hands each year to a sink; every command is built on them, one world per run. Each
+//! command is a function of plain options (its own options struct in its own file;
+//! `options.rs` holds `RunOptions`, shared by all, with its checks, and the `Meter`) that
 //! reports progress to a `Meter` and returns what it wrote: `session` (one run into a run
 //! folder, resumed or extended from a checkpoint), `ensemble`, `sweep` (+ `merge`),
 //! `sensitivity`, `compare`. No flag parsing, no terminal: that is the CLI's.

@@ -503,6 +503,61 @@ impl Cohorts {
 mod tests {
     use super::*;
 
+    /// Each driver's weight moves its own term and no other: a driver added to `Driver`
+    /// without a term in `utility` (or with another's) fails here.
+    #[test]
+    fn every_driver_has_its_own_term() {
+        let base = crate::config::baseline().migration;
+        let c = Conditions {
+            destination_wage: 90_000.0,
+            local_mean_wage: 50_000.0,
+            coldness: 1.0,
+            service_gap: 0.5,
+            amenity_gap: 0.5,
+            saleability: 0.5,
+            price_growth: -0.1,
+        };
+        let d = Decider {
+            age: 20,
+            unemployed_share: 1.0,
+            own_wage: Some(40_000.0),
+            tolerance: 0.2,
+            attachment: 0.5,
+            needs_services: true,
+            owner: true,
+            network: 0.3,
+            family: 0.3,
+        };
+        fn weight(m: &mut MigrationConfig, driver: Driver) -> &mut f64 {
+            match driver {
+                Driver::JobLoss => &mut m.unemployed_weight,
+                Driver::Wages => &mut m.wage_weight,
+                Driver::Climate => &mut m.climate_weight,
+                Driver::PublicServices => &mut m.services_weight,
+                Driver::Amenities => &mut m.amenity_weight,
+                Driver::Housing => &mut m.housing_weight,
+                Driver::Network => &mut m.network_weight,
+                Driver::Family => &mut m.family_weight,
+            }
+        }
+        for driver in Driver::ALL {
+            let mut m = base.clone();
+            for other in Driver::ALL {
+                *weight(&mut m, other) = 0.0;
+            }
+            *weight(&mut m, driver) = 1.0;
+            let (_, terms) = utility(&m, &c, &d);
+            for (other, t) in terms.iter() {
+                assert_eq!(
+                    *t > 0.0,
+                    other == driver,
+                    "{}: {other:?} = {t}",
+                    driver.name()
+                );
+            }
+        }
+    }
+
     fn conditions() -> Conditions {
         Conditions {
             destination_wage: 100_000.0,

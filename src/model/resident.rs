@@ -1,8 +1,8 @@
 //! What a resident is: its components and ids, the bundle they make (`Resident`), the ids
 //! handed out to newcomers, and the rows of residents who left, which newcomers take over.
-//! Each domain writes only the fields it owns (demography `Person`, labour `Work`,
-//! migration `Traits`, households `Member`); they are declared here so that every domain
-//! reads the same resident.
+//! They are declared here, not in the domain that mostly writes them, so that every domain
+//! reads the same resident: demography ages `Person`, labour writes `Work`, housing moves
+//! residents between households (`Member`, `Person::role`), and `Traits` are drawn once.
 
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -49,7 +49,7 @@ pub fn build_world(config: &Config, seed: u64, scale: f64) -> World {
 
 /// As `build_world`, reporting progress (0–1) through `progress`. People are drawn first;
 /// then households are formed while jobs are handed out, and residents are spawned while
-/// households are housed (`sim::join`: each pair at once when there is more than one thread).
+/// households are housed (`engine::par::join`: each pair at once when there is more than one thread).
 pub fn build_world_with_progress(
     config: &Config,
     seed: u64,
