@@ -11,8 +11,10 @@ use shrinkcity::config::UsageError;
 use shrinkcity::experiment::sensitivity::{self, Range, parse_levels, parse_range};
 use shrinkcity::experiment::session::{ExtendOptions, ResumeOptions, SessionOptions};
 use shrinkcity::experiment::sweep::{Param, parse_param, parse_shard};
+use shrinkcity::experiment::validation::ValidationOptions;
 use shrinkcity::experiment::{
-    CompareOptions, EnsembleOptions, MergeOptions, RunOptions, SensitivityOptions, SweepOptions,
+    self, CompareOptions, EnsembleOptions, MergeOptions, RunOptions, SensitivityOptions,
+    SweepOptions,
 };
 use shrinkcity::output::Snapshots;
 use shrinkcity::report::ReportOptions;
@@ -455,5 +457,46 @@ impl ReportArgs {
             dirs: self.dirs.clone(),
             out: self.out.clone(),
         }
+    }
+}
+
+/// `shrinkcity validate`: the stress cases of docs/VALIDATION.md.
+#[derive(Args, Debug, Clone)]
+pub struct ValidateArgs {
+    /// Agents per real resident for every run.
+    #[arg(long, value_name = "F", default_value_t = 0.1)]
+    pub scale: f64,
+    /// The seeds every case runs with, comma-separated (paired across cases).
+    #[arg(
+        long,
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        default_value = "1,2,3"
+    )]
+    pub seeds: Vec<u64>,
+    /// Folder of scenario files compared with the baseline.
+    #[arg(long, value_name = "DIR", default_value = "config/scenarios")]
+    pub scenarios: PathBuf,
+    /// Also write the tables (Markdown) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Worker threads: runs go in parallel. Default: all cores. Output does not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl ValidateArgs {
+    pub fn options(&self) -> anyhow::Result<ValidationOptions> {
+        experiment::options::check_scale(self.scale)?;
+        experiment::options::check_threads(self.threads)?;
+        Ok(ValidationOptions {
+            scale: self.scale,
+            seeds: self.seeds.clone(),
+            threads: self.threads,
+            scenarios: self.scenarios.clone(),
+        })
     }
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use args::{
     CalibrateArgs, CompareArgs, EnsembleArgs, MergeArgs, ReportArgs, ResumeArgs, RunArgs, RunJob,
-    SensitivityArgs, SweepArgs, TargetsArgs,
+    SensitivityArgs, SweepArgs, TargetsArgs, ValidateArgs,
 };
 use progress::Bar;
 use shrinkcity::config::{ConfigError, UsageError};
@@ -58,6 +58,9 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Draw a run, an ensemble or several folders as charts in a self-contained HTML page.
     Report(ReportArgs),
+    /// Run the stress cases of docs/VALIDATION.md (baseline, nobody leaves, nothing built,
+    /// every scenario) over paired seeds and print which checks hold.
+    Validate(ValidateArgs),
 }
 
 /// Run the command; the error (if any) is printed and mapped to an exit code: 0 ok, 1
@@ -121,6 +124,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 done.runs,
                 args.dirs.len()
             );
+            Ok(())
+        }
+        Command::Validate(args) => {
+            let opts = args.options()?;
+            let report = experiment::validation::validate(&opts, &mut Bar::new(args.quiet))?;
+            let table = report.markdown();
+            print!("{table}");
+            if let Some(out) = &args.out {
+                shrinkcity::output::write_atomically(out, table.as_bytes())?;
+                eprintln!("wrote {}", out.display());
+            }
             Ok(())
         }
         Command::Sensitivity(args) => {

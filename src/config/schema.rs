@@ -195,6 +195,8 @@ pub struct LabourConfig {
     pub retirement_age_women_workers: f64,
     pub retirement_age_women_staff: f64,
     pub retirement_reform_year: i32,
+    pub retirement_phase_in_years: f64,
+    pub wage_curve_elasticity: f64,
     pub retirement_raise_men: f64,
     pub retirement_raise_women_workers: f64,
     pub retirement_raise_women_staff: f64,

@@ -350,6 +350,24 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
         0.0,
         10.0,
     );
+    // The rise is spread over the birth dates of `phase_in − raise` years, so the
+    // phase-in must be longer than the largest rise.
+    let raise = l
+        .retirement_raise_men
+        .max(l.retirement_raise_women_workers)
+        .max(l.retirement_raise_women_staff);
+    k.range(
+        "labour.retirement_phase_in_years",
+        l.retirement_phase_in_years,
+        raise + 1.0,
+        60.0,
+    );
+    k.range(
+        "labour.wage_curve_elasticity",
+        l.wage_curve_elasticity,
+        -1.0,
+        0.0,
+    );
     k.series("labour.local_wage_growth", &l.local_wage_growth, -0.5, 0.5);
 
     let m = &c.migration;

@@ -14,6 +14,7 @@ pub mod sensitivity;
 pub mod session;
 pub mod stats;
 pub mod sweep;
+pub mod validation;
 
 pub use compare::{CompareOptions, compare};
 pub use ensemble::{EnsembleOptions, EnsembleOutcome, ensemble};

@@ -73,8 +73,16 @@ pub struct LabourMarket {
     pub demand: [f64; 6],
     /// Jobs left unfilled after this year's matching.
     pub vacancies: u64,
-    /// Cumulative local wage index (1 in the start year).
+    /// Cumulative regional wage index (1 in the start year): `local_wage_growth`, which also
+    /// moves pensions and benefits and deflates prices and sales.
     pub wage_index: f64,
+    /// The city's wage level relative to the regional index: the wage curve's answer to
+    /// last year's local unemployment (1 in the start year). Moves pay, not pensions.
+    pub wage_curve: f64,
+    /// Unemployed share of the labour force after this year's matching.
+    pub unemployment_rate: f64,
+    /// The start year's `unemployment_rate`, against which the wage curve measures.
+    pub reference_unemployment_rate: f64,
     /// Destination (southern) mean wage, yuan/yr.
     pub destination_wage: f64,
 }
@@ -135,17 +143,77 @@ pub fn labour_demand(city: &CityConfig, l: &LabourConfig, x: &DemandDrivers) -> 
     [coal, other, manufacturing, high_tech, services, public]
 }
 
-/// Official retirement age for a sex and sector in a year, with the reform phased in
-/// linearly over 15 years from `retirement_reform_year`.
-pub fn retirement_age(l: &LabourConfig, sex: Sex, sector: Option<Sector>, year: i32) -> f64 {
-    let phase = (f64::from(year - l.retirement_reform_year + 1) / 15.0).clamp(0.0, 1.0);
+/// The statutory retirement age before the 2025 reform and its total rise, for a sex and
+/// sector (women in public and high-tech jobs retire at the staff age; other women, and
+/// women with no sector, at the workers' age).
+fn retirement_rule(l: &LabourConfig, sex: Sex, sector: Option<Sector>) -> (f64, f64) {
     let workers = sector.is_none_or(Sector::is_workers);
     match sex {
-        Sex::Male => l.retirement_age_men + l.retirement_raise_men * phase,
-        Sex::Female if workers => {
-            l.retirement_age_women_workers + l.retirement_raise_women_workers * phase
-        }
-        Sex::Female => l.retirement_age_women_staff + l.retirement_raise_women_staff * phase,
+        Sex::Male => (l.retirement_age_men, l.retirement_raise_men),
+        Sex::Female if workers => (
+            l.retirement_age_women_workers,
+            l.retirement_raise_women_workers,
+        ),
+        Sex::Female => (l.retirement_age_women_staff, l.retirement_raise_women_staff),
+    }
+}
+
+/// The birth dates over which the reform raises the age `base` by `raise`: from those who
+/// reach `base` in `retirement_reform_year` to those who reach `base + raise`
+/// `retirement_phase_in_years` later. The law of 2024 sets it by month of birth: men born
+/// from January 1965 retire one month later for every four months of birth, reaching 63 for
+/// those born in 1977, who retire in 2040 (women workers one month every two months).
+fn reform_span(l: &LabourConfig, base: f64, raise: f64) -> (f64, f64) {
+    let first = f64::from(l.retirement_reform_year) - base;
+    (first, l.retirement_phase_in_years - raise)
+}
+
+/// Statutory retirement age of someone of `sex` and `sector` born at `birth` (calendar
+/// time, e.g. 1971.5): the old age for birth dates before the reform's first cohort, then
+/// rising linearly with the birth date to the full raise.
+pub fn retirement_age(l: &LabourConfig, sex: Sex, sector: Option<Sector>, birth: f64) -> f64 {
+    let (base, raise) = retirement_rule(l, sex, sector);
+    let (first, span) = reform_span(l, base, raise);
+    base + raise * ((birth - first) / span).clamp(0.0, 1.0)
+}
+
+/// Share of those born in calendar year `cohort` (birth dates spread evenly over the year)
+/// who reach their retirement age before calendar time `t`. Retiring at `b + age(b)` is
+/// later the later `b`, so the share is how far into the year the birth date lies whose
+/// retirement falls at `t`.
+fn retired_share(l: &LabourConfig, base: f64, raise: f64, cohort: i32, t: f64) -> f64 {
+    let (first, span) = reform_span(l, base, raise);
+    // The birth date b with b + age(b) = t, piece by piece: before, during, after the rise.
+    let b = if t <= first + base {
+        t - base
+    } else if t <= first + span + base + raise {
+        first + (t - first - base) / (1.0 + raise / span)
+    } else {
+        t - base - raise
+    };
+    (b - f64::from(cohort)).clamp(0.0, 1.0)
+}
+
+/// Probability that someone of `age` in `year` (born in `year − age`) who has not retired
+/// yet retires this year: of their birth cohort, the share whose retirement date falls in
+/// this year among those not retired before it. Before the reform this is 1 from the
+/// statutory age on and 0 below it; during the phase-in a cohort retires over two years,
+/// as the law's month-by-month steps spread it, so no year holds a whole cohort back.
+pub fn retirement_hazard(
+    l: &LabourConfig,
+    sex: Sex,
+    sector: Option<Sector>,
+    age: u8,
+    year: i32,
+) -> f64 {
+    let (base, raise) = retirement_rule(l, sex, sector);
+    let cohort = year - i32::from(age);
+    let before = retired_share(l, base, raise, cohort, f64::from(year));
+    let by_end = retired_share(l, base, raise, cohort, f64::from(year + 1));
+    if before >= 1.0 {
+        1.0
+    } else {
+        ((by_end - before) / (1.0 - before)).clamp(0.0, 1.0)
     }
 }
 
@@ -170,13 +238,16 @@ pub fn transition(
     layoff: &[f64; 6],
     job: Job,
     age: u8,
-    retire_at: f64,
+    retire: f64,
     rng: &mut SimRng,
 ) -> (Job, Flow) {
     let searching = (Job::new(Status::Unemployed), Flow::Entered);
     let inactive = (Job::new(Status::Inactive), Flow::None);
+    // A draw only where the outcome is uncertain, so the streams before the reform are
+    // untouched.
+    let retires = |rng: &mut SimRng| retire >= 1.0 || (retire > 0.0 && rng.chance(retire));
     match job.status {
-        Status::Employed | Status::Unemployed | Status::Inactive if f64::from(age) >= retire_at => {
+        Status::Employed | Status::Unemployed | Status::Inactive if retires(rng) => {
             (Job::new(Status::Retired), Flow::None)
         }
         Status::Employed => {
@@ -227,15 +298,22 @@ pub fn local_mean_wage(c: &Config, year: i32, market: &LabourMarket) -> f64 {
     let jobs = c.city.initial_jobs.as_array();
     let mean =
         wages.iter().zip(jobs).map(|(w, j)| w * j).sum::<f64>() / jobs.iter().sum::<f64>().max(1.0);
-    mean * market.wage_index * (1.0 + c.policy.wage_premium.at(year))
+    mean * market.wage_index * market.wage_curve * (1.0 + c.policy.wage_premium.at(year))
 }
 
 /// Income for a status and sector, yuan per year.
-pub fn income_for(c: &Config, job: Job, skill: f32, wage_index: f64, premium: f64) -> f32 {
+pub fn income_for(
+    c: &Config,
+    job: Job,
+    skill: f32,
+    wage_index: f64,
+    wage_curve: f64,
+    premium: f64,
+) -> f32 {
     let city = &c.city;
     let v = match (job.status, job.sector) {
         (Status::Employed, Some(s)) => {
-            city.wages.as_array()[s as usize] * f64::from(skill) * (1.0 + premium)
+            city.wages.as_array()[s as usize] * f64::from(skill) * (1.0 + premium) * wage_curve
         }
         (Status::Unemployed, _) => city.unemployment_benefit,
         (Status::Retired, _) => city.pension,
@@ -247,8 +325,22 @@ pub fn income_for(c: &Config, job: Job, skill: f32, wage_index: f64, premium: f6
 // ---------------------------------------------------------------- systems
 
 /// Wages and destination wages move on their exogenous trends.
+/// The wage curve (Blanchflower & Oswald 1994): the local wage level relative to the
+/// region's moves with the local unemployment rate against its reference, with an
+/// elasticity of about −0.1. Rates are floored at 0.5% so a near-empty dole does not send
+/// pay to infinity.
+pub fn wage_curve(elasticity: f64, rate: f64, reference: f64) -> f64 {
+    const FLOOR: f64 = 0.005;
+    (rate.max(FLOOR) / reference.max(FLOOR)).powf(elasticity)
+}
+
 pub fn index_wages(params: Res<Params>, clock: Res<Clock>, mut market: ResMut<LabourMarket>) {
     if clock.year > clock.start_year {
+        market.wage_curve = wage_curve(
+            params.labour.wage_curve_elasticity,
+            market.unemployment_rate,
+            market.reference_unemployment_rate,
+        );
         market.wage_index *= 1.0 + params.labour.local_wage_growth.at(clock.year);
         market.destination_wage *= 1.0 + params.migration.destination_wage_growth.at(clock.year);
     }
@@ -340,7 +432,7 @@ pub fn separate_and_enter(
     });
     let participation = params.city.labour_force_participation;
     let premium = params.policy.wage_premium.at(clock.year);
-    let wage_index = market.wage_index;
+    let (wage_index, wage_curve) = (market.wage_index, market.wage_curve);
     let c = &params.0;
     let streams = Streams::new(clock.seed, clock.year, Stage::Labour);
     let matching = Streams::new(clock.seed, clock.year, Stage::Matching);
@@ -358,16 +450,9 @@ pub fn separate_and_enter(
         |part, (id, person, mut work)| {
             let mut rng = streams.rng(id.0);
             let Work { job, income } = *work;
-            let retire_at = retirement_age(l, person.sex, job.sector, clock.year);
-            let (next, flow) = transition(
-                l,
-                participation,
-                &layoff,
-                job,
-                person.age,
-                retire_at,
-                &mut rng,
-            );
+            let retire = retirement_hazard(l, person.sex, job.sector, person.age, clock.year);
+            let (next, flow) =
+                transition(l, participation, &layoff, job, person.age, retire, &mut rng);
             match flow {
                 Flow::Separated => part.separated += 1,
                 Flow::Entered => part.entered += 1,
@@ -378,7 +463,7 @@ pub fn separate_and_enter(
                 (Status::Unemployed, _) => part.seekers.push((matching.rng(id.0).next_raw(), *id)),
                 _ => {}
             }
-            let pay = income_for(c, next, income.skill, wage_index, premium);
+            let pay = income_for(c, next, income.skill, wage_index, wage_curve, premium);
             if next != job || pay != income.yuan {
                 work.job = next;
                 work.income.yuan = pay;
@@ -429,7 +514,8 @@ pub fn match_job_seekers(
     let mut vacancies: [u64; 6] =
         std::array::from_fn(|s| (market.demand[s].round() as u64).saturating_sub(employed[s]));
     let total_v: u64 = vacancies.iter().sum();
-    let h = hires(&params.labour, seekers.len() as f64, total_v as f64) as usize;
+    let unemployed = seekers.len();
+    let h = hires(&params.labour, unemployed as f64, total_v as f64) as usize;
     // Only the first `h` in priority order are hired, so only they need sorting.
     if h < seekers.len() {
         seekers.select_nth_unstable(h);
@@ -461,13 +547,14 @@ pub fn match_job_seekers(
         hired[id.0 as usize] = Some(Sector::ALL[s]);
     }
     let premium = params.policy.wage_premium.at(clock.year);
-    let wage_index = market.wage_index;
+    let (wage_index, wage_curve) = (market.wage_index, market.wage_curve);
     let c = &params.0;
     if h > 0 {
         residents.par_iter_mut().for_each(|(id, mut work)| {
             if let Some(sector) = hired[id.0 as usize] {
                 let job = Job::employed(sector);
-                work.income.yuan = income_for(c, job, work.income.skill, wage_index, premium);
+                work.income.yuan =
+                    income_for(c, job, work.income.skill, wage_index, wage_curve, premium);
                 work.job = job;
             }
         });
@@ -478,6 +565,11 @@ pub fn match_job_seekers(
     search.seekers = seekers;
     tally.jobs_created += h as u64;
     market.vacancies = remaining;
+    let labour_force = employed.iter().sum::<u64>() as usize + unemployed;
+    market.unemployment_rate = (unemployed - h) as f64 / labour_force.max(1) as f64;
+    if clock.year == clock.start_year {
+        market.reference_unemployment_rate = market.unemployment_rate;
+    }
 }
 
 #[cfg(test)]
@@ -524,22 +616,64 @@ mod tests {
     }
 
     #[test]
-    fn retirement_age_rises_after_the_reform() {
+    fn pay_falls_as_local_unemployment_rises_along_the_wage_curve() {
+        assert_eq!(wage_curve(-0.1, 0.08, 0.08), 1.0);
+        assert_eq!(wage_curve(0.0, 0.25, 0.08), 1.0);
+        let high = wage_curve(-0.1, 0.20, 0.08);
+        let low = wage_curve(-0.1, 0.04, 0.08);
+        // Unemployment 2.5 times the reference: pay ~9% lower; half of it: ~7% higher.
+        assert!((high - 2.5f64.powf(-0.1)).abs() < 1e-12, "{high}");
+        assert!(high < 1.0 && low > 1.0);
+        assert!(wage_curve(-0.1, 0.0, 0.08).is_finite());
+    }
+
+    #[test]
+    fn retirement_age_rises_with_the_birth_date_as_the_law_sets_it() {
         let l = crate::config::baseline().labour;
-        let before = retirement_age(
-            &l,
-            Sex::Male,
-            Some(Sector::Coal),
-            l.retirement_reform_year - 1,
-        );
-        let after = retirement_age(
-            &l,
-            Sex::Male,
-            Some(Sector::Coal),
-            l.retirement_reform_year + 20,
-        );
-        assert_eq!(before, l.retirement_age_men);
-        assert!(after > before);
+        let men = |birth: f64| retirement_age(&l, Sex::Male, Some(Sector::Coal), birth);
+        // Men born before 1965 keep 60; those born from 1977 retire at 63, in 2040.
+        assert_eq!(men(1960.0), 60.0);
+        assert_eq!(men(1965.0), 60.0);
+        assert!((men(1971.0) - 61.5).abs() < 1e-9);
+        assert_eq!(men(1977.0), 63.0);
+        assert_eq!(men(1990.0), 63.0);
+        // Women workers: 50 -> 55 for births 1975 -> 1985 (one month per two months).
+        let women = retirement_age(&l, Sex::Female, None, 1980.0);
+        assert!((women - 52.5).abs() < 1e-9);
+        // Staff women: 55 -> 58.
+        let staff = retirement_age(&l, Sex::Female, Some(Sector::Public), 1982.0);
+        assert_eq!(staff, 58.0);
+    }
+
+    /// Before the reform a cohort retires at once at the statutory age; during the phase-in
+    /// it retires over two years, and in every year some of the cohort reaching the age
+    /// retires: no year holds a whole cohort back.
+    #[test]
+    fn retirement_spreads_a_cohort_over_two_years_during_the_phase_in() {
+        let l = crate::config::baseline().labour;
+        let hazard = |age: u8, year: i32| retirement_hazard(&l, Sex::Male, None, age, year);
+        assert_eq!(hazard(59, 2020), 0.0);
+        assert_eq!(hazard(60, 2020), 1.0);
+        assert_eq!(hazard(61, 2020), 1.0, "anyone past the age retires");
+        for year in 2025..2040 {
+            // The share of each birth cohort retired by the end of each age.
+            let cohort = |age: u8| year - i32::from(age);
+            let mut left = 1.0;
+            let mut retired_at = Vec::new();
+            for age in 59..=64u8 {
+                let h = retirement_hazard(&l, Sex::Male, None, age, cohort(60) + i32::from(age));
+                retired_at.push(left * h);
+                left *= 1.0 - h;
+            }
+            assert!(left.abs() < 1e-9, "{year}: {retired_at:?}");
+            let years = retired_at.iter().filter(|r| **r > 1e-9).count();
+            assert!(years <= 2, "{year}: {retired_at:?}");
+            // Someone of age 60..=63 retires in every year of the phase-in.
+            let retiring: f64 = (60..=63u8).map(|a| hazard(a, year)).sum();
+            assert!(retiring > 0.5, "{year}: {retiring}");
+        }
+        assert_eq!(hazard(62, 2045), 0.0);
+        assert_eq!(hazard(63, 2045), 1.0);
     }
 
     #[test]
@@ -557,7 +691,7 @@ mod tests {
                 &none,
                 Job::new(Status::Unemployed),
                 40,
-                60.0,
+                0.0,
                 &mut rng,
             );
             if j.status == Status::Inactive {
@@ -570,7 +704,7 @@ mod tests {
                 &none,
                 Job::new(Status::Inactive),
                 40,
-                60.0,
+                0.0,
                 &mut rng,
             );
             if j.status == Status::Unemployed {
@@ -588,7 +722,7 @@ mod tests {
             &none,
             Job::new(Status::Inactive),
             61,
-            60.0,
+            1.0,
             &mut rng,
         );
         assert_eq!(j.status, Status::Retired);
@@ -604,7 +738,7 @@ mod tests {
         for key in 0..20_000 {
             for (i, s) in [Sector::Coal, Sector::Services].into_iter().enumerate() {
                 let mut rng = SimRng::new(7, 2024, Stage::Labour, key);
-                let (_, f) = transition(&l, 0.8, &layoff, Job::employed(s), 40, 60.0, &mut rng);
+                let (_, f) = transition(&l, 0.8, &layoff, Job::employed(s), 40, 0.0, &mut rng);
                 separated[i] += u32::from(f == Flow::Separated);
             }
         }

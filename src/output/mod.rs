@@ -14,7 +14,7 @@ pub mod staging;
 
 pub use record::{Recorder, SummaryRow, YearRecord};
 pub use run_folder::{RunFolder, Snapshots};
-pub use staging::{FolderKind, Manifest, RunYears, Staging};
+pub use staging::{FolderKind, Manifest, RunYears, Staging, write_atomically};
 
 use bevy_ecs::world::World;
 

@@ -220,3 +220,20 @@ impl Drop for Staging {
         }
     }
 }
+
+/// Write one file whole: into `.<name>.partial-<pid>` beside `path`, then renamed over it, so
+/// a reader never sees half a file and a failed write leaves no partial file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy().into_owned());
+    let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    std::fs::write(&partial, bytes).with_context(|| {
+        std::fs::remove_file(&partial).ok();
+        format!("cannot write {}", path.display())
+    })?;
+    std::fs::rename(&partial, path).with_context(|| {
+        std::fs::remove_file(&partial).ok();
+        format!("cannot write {}", path.display())
+    })
+}

@@ -38,17 +38,7 @@ pub fn write_report(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<Path
     let targets = Targets::load(None)?;
     let html = page(&folders, &targets)?;
     let path = out.map_or_else(|| first.join("report.html"), Path::to_path_buf);
-    // Written beside the target and renamed, so a page is never half there.
-    let name = path
-        .file_name()
-        .map_or("report.html".into(), |n| n.to_string_lossy().into_owned());
-    let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    std::fs::write(&partial, html)
-        .with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, &path).with_context(|| {
-        std::fs::remove_file(&partial).ok();
-        format!("cannot write {}", path.display())
-    })?;
+    crate::output::write_atomically(&path, html.as_bytes())?;
     Ok(path)
 }
 

@@ -71,7 +71,7 @@ pub fn build_world_with_progress(
         for (j, d) in part.iter_mut().enumerate() {
             (d.person.role, d.household) = homes[first + j];
             d.work.job = jobs[first + j];
-            d.work.income.yuan = income_for(config, d.work.job, d.work.income.skill, 1.0, 0.0);
+            d.work.income.yuan = income_for(config, d.work.job, d.work.income.skill, 1.0, 1.0, 0.0);
         }
     });
     drop((homes, jobs));
@@ -213,15 +213,17 @@ fn hand_out_jobs(config: &Config, setup: Streams, scale: f64, people: &[Draft]) 
             return Job::new(Status::Child);
         }
         let mut rng = setup.rng(LABOUR | i as u64);
-        Job::new(if f64::from(a) >= retirement_age(l, sex, None, start) {
-            Status::Retired
-        } else if a < l.graduation_age && rng.chance(l.university_share) {
-            Status::Student
-        } else if rng.chance(c.labour_force_participation) {
-            Status::Unemployed
-        } else {
-            Status::Inactive
-        })
+        Job::new(
+            if f64::from(a) >= retirement_age(l, sex, None, f64::from(start - i32::from(a))) {
+                Status::Retired
+            } else if a < l.graduation_age && rng.chance(l.university_share) {
+                Status::Student
+            } else if rng.chance(c.labour_force_participation) {
+                Status::Unemployed
+            } else {
+                Status::Inactive
+            },
+        )
     });
     // Everyone unemployed so far is in the labour force (no one has a job yet).
     let mut labour_force: Vec<usize> = (0..people.len())
@@ -233,7 +235,8 @@ fn hand_out_jobs(config: &Config, setup: Streams, scale: f64, people: &[Draft]) 
         for _ in 0..(n_jobs * scale).round() as usize {
             let Some(i) = next.by_ref().find(|&i| {
                 let p = &people[i].person;
-                f64::from(p.age) < retirement_age(l, p.sex, Some(*s), start)
+                let birth = f64::from(start - i32::from(p.age));
+                f64::from(p.age) < retirement_age(l, p.sex, Some(*s), birth)
             }) else {
                 break 'fill;
             };
@@ -373,6 +376,7 @@ fn spawn_residents(
     world.insert_resource(CoalSector::new(&c.coal));
     world.insert_resource(LabourMarket {
         wage_index: 1.0,
+        wage_curve: 1.0,
         destination_wage: config.migration.destination_wage,
         ..Default::default()
     });
