@@ -1,4 +1,4 @@
-use crate::util::shrinkcity;
+use crate::util::{SCALE, shrinkcity};
 use predicates::prelude::*;
 use shrinkcity::config;
 use shrinkcity::experiment::stats::summarise;
@@ -492,4 +492,39 @@ fn run_only_flags_are_unknown_to_the_experiment_commands() {
                 "unexpected argument '{flag}' found"
             )));
     }
+}
+
+/// `validate` runs every stress case and scenario, prints the tables it writes, and two
+/// checks that any credible model passes hold: nobody leaving keeps the city above 900,000,
+/// and building nothing leaves fewer homes empty.
+#[test]
+fn validate_reports_every_check_and_every_scenario_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("validation.md");
+    let done = shrinkcity()
+        .args(["validate", "--quiet", "--scale", SCALE, "--seeds", "1,2"])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let printed = String::from_utf8(done.get_output().stdout.clone()).unwrap();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), printed);
+    let checks: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.ends_with("| yes |") || l.ends_with("| **no** |"))
+        .collect();
+    assert_eq!(checks.len(), 10, "{printed}");
+    for holds in [
+        "| population 2025 | > 900,000 |",
+        "| vacancy 2025 minus the baseline's",
+    ] {
+        let row = checks.iter().find(|l| l.contains(holds)).expect(holds);
+        assert!(row.ends_with("| yes |"), "{row}");
+    }
+    let scenarios = std::fs::read_dir("config/scenarios").unwrap().count();
+    let effects = printed
+        .lines()
+        .filter(|l| l.contains(" | 2030 | ") || l.contains(" | 2035 | "))
+        .count();
+    assert_eq!(effects, scenarios * 2 * 4, "{printed}");
 }

@@ -150,17 +150,21 @@ pub fn validate(
     };
     check(
         BASELINE,
-        "lowest unemployment rate, any year",
-        "≥ 3%",
-        each(&base, &|r| extreme(r, |s| s.unemployment_rate, f64::min)),
-        &|v| v >= 0.03,
+        "lowest unemployment rate, any year, %",
+        "≥ 3",
+        each(&base, &|r| {
+            extreme(r, |s| s.unemployment_rate * 100.0, f64::min)
+        }),
+        &|v| v >= 3.0,
     );
     check(
         BASELINE,
-        "highest unemployment rate, any year",
-        "≤ 15%",
-        each(&base, &|r| extreme(r, |s| s.unemployment_rate, f64::max)),
-        &|v| v <= 0.15,
+        "highest unemployment rate, any year, %",
+        "≤ 15",
+        each(&base, &|r| {
+            extreme(r, |s| s.unemployment_rate * 100.0, f64::max)
+        }),
+        &|v| v <= 15.0,
     );
     check(
         BASELINE,
@@ -171,35 +175,34 @@ pub fn validate(
     );
     check(
         BASELINE,
-        "largest yearly price change",
-        "within ±15%",
-        each(&base, &|r| largest_growth(r, |s| s.price_per_m2)),
-        &|v| v <= 0.15,
+        "largest yearly price change, ± %",
+        "≤ 15",
+        each(&base, &|r| largest_growth(r, |s| s.price_per_m2) * 100.0),
+        &|v| v <= 15.0,
     );
     let ages = |case: usize| -> Vec<&Vec<YearRecord>> { records[case].iter().collect() };
     check(
         BASELINE,
-        "share of those aged 10-19 in 2015 still there at 20-29 in 2025",
-        "50-65%",
+        "share of those aged 10-19 in 2015 still there at 20-29 in 2025, %",
+        "50-65",
         ages(0)
             .iter()
-            .map(|r| cohort_retention(r, 2015, 2..4, 2025).unwrap_or(f64::NAN))
+            .map(|r| cohort_retention(r, 2015, 2..4, 2025).map_or(f64::NAN, |k| k * 100.0))
             .collect(),
-        &|v| (0.50..=0.65).contains(&v),
+        &|v| (50.0..=65.0).contains(&v),
     );
     check(
         BASELINE,
-        "yearly loss of those aged 30-44 in 2015 (at 40-54 in 2025)",
-        "1.5-3.5% a year",
+        "yearly loss of those aged 30-44 in 2015 (at 40-54 in 2025), % a year",
+        "1.5-3.5",
         ages(0)
             .iter()
             .map(|r| {
                 cohort_retention(r, 2015, 6..9, 2025)
-                    .map(|kept| 1.0 - kept.powf(0.1))
-                    .unwrap_or(f64::NAN)
+                    .map_or(f64::NAN, |kept| (1.0 - kept.powf(0.1)) * 100.0)
             })
             .collect(),
-        &|v| (0.015..=0.035).contains(&v),
+        &|v| (1.5..=3.5).contains(&v),
     );
     check(
         NOBODY_LEAVES,
