@@ -477,6 +477,10 @@ pub struct ValidateArgs {
     /// Folder of scenario files compared with the baseline.
     #[arg(long, value_name = "DIR", default_value = "config/scenarios")]
     pub scenarios: PathBuf,
+    /// Override a config key in every case, e.g. --set labour.wage_curve_elasticity=0
+    /// (repeatable): the stress cases of an alternative model.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Also write the tables (Markdown) to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -497,6 +501,7 @@ impl ValidateArgs {
             seeds: self.seeds.clone(),
             threads: self.threads,
             scenarios: self.scenarios.clone(),
+            sets: self.set.clone(),
         })
     }
 }

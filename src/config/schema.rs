@@ -197,6 +197,7 @@ pub struct LabourConfig {
     pub retirement_reform_year: i32,
     pub retirement_phase_in_years: f64,
     pub wage_curve_elasticity: f64,
+    pub internal_retirement_years: PerSector,
     pub retirement_raise_men: f64,
     pub retirement_raise_women_workers: f64,
     pub retirement_raise_women_staff: f64,

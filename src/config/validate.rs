@@ -362,6 +362,12 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
         raise + 1.0,
         60.0,
     );
+    k.sectors(
+        "labour.internal_retirement_years",
+        &l.internal_retirement_years,
+        0.0,
+        15.0,
+    );
     k.range(
         "labour.wage_curve_elasticity",
         l.wage_curve_elasticity,

@@ -24,6 +24,8 @@ pub struct ValidationOptions {
     pub threads: Option<usize>,
     /// Folder of scenario files compared with the baseline.
     pub scenarios: PathBuf,
+    /// `KEY=VALUE` overrides applied to every case (before the case's own).
+    pub sets: Vec<String>,
 }
 
 /// One run setting: overrides of the baseline, or a scenario file.
@@ -102,7 +104,10 @@ pub fn validate(
     }
     let configs = cases
         .iter()
-        .map(|c| Ok(config::load(c.file.as_deref(), &c.sets)?.config))
+        .map(|c| {
+            let sets: Vec<String> = opts.sets.iter().chain(&c.sets).cloned().collect();
+            Ok(config::load(c.file.as_deref(), &sets)?.config)
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let n_seeds = opts.seeds.len();
     let runs = cases.len() * n_seeds;

@@ -223,6 +223,9 @@ pub enum Flow {
     None,
     /// A worker lost or left a job and now searches.
     Separated,
+    /// A worker laid off within `internal_retirement_years` of the retirement age retired
+    /// on the employer's allowance instead of searching: a job lost, no new seeker.
+    RetiredEarly,
     /// Someone from outside the labour force (school leaver, graduate, or an inactive
     /// resident looking again) started to search.
     Entered,
@@ -239,6 +242,7 @@ pub fn transition(
     job: Job,
     age: u8,
     retire: f64,
+    near_retirement: bool,
     rng: &mut SimRng,
 ) -> (Job, Flow) {
     let searching = (Job::new(Status::Unemployed), Flow::Entered);
@@ -253,7 +257,11 @@ pub fn transition(
         Status::Employed => {
             let s = job.sector.expect("employed has a sector") as usize;
             if rng.chance(l.churn_rate + layoff[s]) {
-                (Job::new(Status::Unemployed), Flow::Separated)
+                if near_retirement && layoff[s] > 0.0 {
+                    (Job::new(Status::Retired), Flow::RetiredEarly)
+                } else {
+                    (Job::new(Status::Unemployed), Flow::Separated)
+                }
             } else {
                 (job, Flow::None)
             }
@@ -431,6 +439,7 @@ pub fn separate_and_enter(
         }
     });
     let participation = params.city.labour_force_participation;
+    let internal_years = l.internal_retirement_years.as_array();
     let premium = params.policy.wage_premium.at(clock.year);
     let (wage_index, wage_curve) = (market.wage_index, market.wage_curve);
     let c = &params.0;
@@ -439,6 +448,7 @@ pub fn separate_and_enter(
     #[derive(Default)]
     struct Part {
         separated: u64,
+        retired_early: u64,
         entered: u64,
         employed: [u64; 6],
         seekers: Vec<Seeker>,
@@ -451,10 +461,27 @@ pub fn separate_and_enter(
             let mut rng = streams.rng(id.0);
             let Work { job, income } = *work;
             let retire = retirement_hazard(l, person.sex, job.sector, person.age, clock.year);
-            let (next, flow) =
-                transition(l, participation, &layoff, job, person.age, retire, &mut rng);
+            let near_retirement = job.sector.is_some_and(|s| {
+                let years = internal_years[s as usize];
+                years > 0.0 && layoff[s as usize] > 0.0 && {
+                    let birth = f64::from(clock.year - i32::from(person.age)) + 0.5;
+                    let statutory = retirement_age(l, person.sex, job.sector, birth);
+                    f64::from(person.age) + years >= statutory
+                }
+            });
+            let (next, flow) = transition(
+                l,
+                participation,
+                &layoff,
+                job,
+                person.age,
+                retire,
+                near_retirement,
+                &mut rng,
+            );
             match flow {
                 Flow::Separated => part.separated += 1,
+                Flow::RetiredEarly => part.retired_early += 1,
                 Flow::Entered => part.entered += 1,
                 Flow::None => {}
             }
@@ -470,12 +497,13 @@ pub fn separate_and_enter(
             }
         },
     );
-    let (mut separated, mut entered) = (0, 0);
+    let (mut separated, mut retired_early, mut entered) = (0, 0, 0);
     let mut employed = [0u64; 6];
     let mut seekers = std::mem::take(&mut search.seekers);
     seekers.clear();
     for part in parts.iter_mut() {
         separated += part.separated;
+        retired_early += part.retired_early;
         entered += part.entered;
         for (total, n) in employed.iter_mut().zip(part.employed) {
             *total += n;
@@ -484,7 +512,7 @@ pub fn separate_and_enter(
     }
     search.employed = employed;
     search.seekers = seekers;
-    tally.jobs_lost += separated;
+    tally.jobs_lost += separated + retired_early;
     tally.new_job_seekers += separated + entered;
 }
 
@@ -692,6 +720,7 @@ mod tests {
                 Job::new(Status::Unemployed),
                 40,
                 0.0,
+                false,
                 &mut rng,
             );
             if j.status == Status::Inactive {
@@ -705,6 +734,7 @@ mod tests {
                 Job::new(Status::Inactive),
                 40,
                 0.0,
+                false,
                 &mut rng,
             );
             if j.status == Status::Unemployed {
@@ -723,9 +753,45 @@ mod tests {
             Job::new(Status::Inactive),
             61,
             1.0,
+            false,
             &mut rng,
         );
         assert_eq!(j.status, Status::Retired);
+    }
+
+    /// A worker near retirement whom a shrinking sector lets go retires on the allowance; one
+    /// who quits while the sector is not shedding jobs searches like anyone else.
+    #[test]
+    fn layoffs_near_retirement_become_internal_retirements() {
+        let mut l = crate::config::baseline().labour;
+        l.churn_rate = 0.5;
+        let mut layoff = [0.0; 6];
+        let job = Job::employed(Sector::Coal);
+        let (mut early, mut searching) = (0, 0);
+        for key in 0..2_000 {
+            let mut rng = SimRng::new(7, 2024, Stage::Labour, key);
+            layoff[Sector::Coal as usize] = 0.3;
+            match transition(&l, 0.8, &layoff, job, 57, 0.0, true, &mut rng) {
+                (j, Flow::RetiredEarly) => {
+                    assert_eq!(j.status, Status::Retired);
+                    early += 1;
+                }
+                (_, Flow::Separated) => panic!("a layoff near retirement searched"),
+                _ => {}
+            }
+            let mut rng = SimRng::new(7, 2024, Stage::Labour, key);
+            layoff[Sector::Coal as usize] = 0.0;
+            match transition(&l, 0.8, &layoff, job, 57, 0.0, true, &mut rng) {
+                (_, Flow::RetiredEarly) => panic!("a quit without layoffs retired"),
+                (j, Flow::Separated) => {
+                    assert_eq!(j.status, Status::Unemployed);
+                    searching += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!((1_500..1_700).contains(&early), "{early}");
+        assert!((900..1_100).contains(&searching), "{searching}");
     }
 
     #[test]
@@ -738,7 +804,8 @@ mod tests {
         for key in 0..20_000 {
             for (i, s) in [Sector::Coal, Sector::Services].into_iter().enumerate() {
                 let mut rng = SimRng::new(7, 2024, Stage::Labour, key);
-                let (_, f) = transition(&l, 0.8, &layoff, Job::employed(s), 40, 0.0, &mut rng);
+                let (_, f) =
+                    transition(&l, 0.8, &layoff, Job::employed(s), 40, 0.0, false, &mut rng);
                 separated[i] += u32::from(f == Flow::Separated);
             }
         }
