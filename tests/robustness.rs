@@ -839,3 +839,56 @@ proptest! {
         }
     }
 }
+
+/// Issue item 6: the progress bar's ETA read 0 s because set-up's 100 quick steps shared a
+/// bar with the years. The years are now a piece of work of their own, one step a year, and
+/// the library returns the first and last summary rows for the CLI's headline.
+#[test]
+fn a_run_meters_its_years_as_their_own_piece_of_work_and_returns_its_first_and_last_year() {
+    use shrinkcity::experiment::session::{self, SessionOptions, Watch};
+    use shrinkcity::experiment::{Meter, RunOptions};
+    use std::sync::atomic::AtomicBool;
+
+    #[derive(Default)]
+    struct Log {
+        starts: Vec<(u64, String)>,
+        positions: Vec<u64>,
+    }
+    impl Meter for Log {
+        fn start(&mut self, len: u64, what: &str) {
+            self.starts.push((len, what.to_string()));
+            self.positions.clear();
+        }
+        fn set_position(&mut self, pos: u64) {
+            self.positions.push(pos);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SessionOptions {
+        run: RunOptions {
+            scale: 0.01,
+            end_year: Some(2019),
+            ..RunOptions::default()
+        },
+        out: Some(dir.path().join("run")),
+        force: false,
+        snapshots: Snapshots::None,
+        checkpoint_every: None,
+    };
+    let stop = AtomicBool::new(false);
+    let mut log = Log::default();
+    let done = session::run(
+        &opts,
+        &mut Watch {
+            stop: &stop,
+            staging: &|_| {},
+            meter: &mut log,
+        },
+    )
+    .unwrap();
+    assert_eq!(log.starts.len(), 2, "{:?}", log.starts);
+    assert_eq!(log.starts[1], (5, "2015".to_string()));
+    assert_eq!(log.positions, [1, 2, 3, 4, 5]);
+    assert_eq!((done.first.year, done.last.year), (2015, 2019));
+    assert!(done.first.population > 0 && done.last.price_per_m2 > 0.0);
+}
