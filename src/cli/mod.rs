@@ -76,15 +76,14 @@ pub fn parse() -> Cli {
     Cli::try_parse().unwrap_or_else(|mut e| {
         if e.kind() == ErrorKind::InvalidSubcommand
             && e.get(ContextKind::SuggestedSubcommand).is_none()
+            && let Some(ContextValue::String(typed)) = e.get(ContextKind::InvalidSubcommand)
         {
-            if let Some(ContextValue::String(typed)) = e.get(ContextKind::InvalidSubcommand) {
-                let near = similar_subcommands(typed);
-                if !near.is_empty() {
-                    e.insert(
-                        ContextKind::SuggestedSubcommand,
-                        ContextValue::Strings(near),
-                    );
-                }
+            let near = similar_subcommands(typed);
+            if !near.is_empty() {
+                e.insert(
+                    ContextKind::SuggestedSubcommand,
+                    ContextValue::Strings(near),
+                );
             }
         }
         e.exit()
@@ -108,8 +107,8 @@ fn edits(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
