@@ -1,11 +1,10 @@
 //! `shrinkcity`: parse the command line, run it, exit with its code. Everything about the
 //! command line is in `cli/`; the model and its experiments are the `shrinkcity` library.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 mod cli;
 
 fn main() -> ExitCode {
-    cli::main(cli::Cli::parse())
+    cli::main(cli::parse())
 }

@@ -177,8 +177,8 @@ fn an_existing_run_is_kept_without_force() {
     small_run(["--out"])
         .arg(&out)
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("--force"));
+        .code(2)
+        .stderr(predicate::str::contains("add --force to replace it"));
     assert_eq!(
         std::fs::read_to_string(out.join("summary.csv")).unwrap(),
         "precious"
@@ -197,4 +197,173 @@ fn help_explains_the_run_options() {
         .assert()
         .success()
         .stdout(predicate::str::contains("--scale").and(predicate::str::contains("--set")));
+}
+
+/// Issue item 6: `shrinkcity rnu` got no "did you mean"; clap's similarity misses a swap.
+#[test]
+fn a_mistyped_subcommand_gets_a_tip_naming_the_right_one() {
+    for typo in ["rnu", "rn", "esnemble", "kyes"] {
+        let out = shrinkcity().arg(typo).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{typo}: {stderr}");
+        assert!(
+            stderr.contains("tip: a similar subcommand exists"),
+            "{typo}: {stderr}"
+        );
+    }
+    shrinkcity()
+        .arg("rnu")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("'run'"));
+}
+
+/// Every key of the baseline, walked here from the TOML itself, is listed by `keys`.
+#[test]
+fn keys_lists_every_key_of_the_baseline_with_its_type_range_and_meaning() {
+    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in table {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(t) => walk(t, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(
+        &shrinkcity::config::BASELINE_TOML.parse().unwrap(),
+        "",
+        &mut paths,
+    );
+    let out = shrinkcity().arg("keys").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let listed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split(" = ").next())
+        .collect();
+    for p in &paths {
+        assert!(listed.contains(&p.as_str()), "`keys` lacks {p}");
+    }
+    assert_eq!(listed.len(), paths.len(), "{listed:?}");
+    // A number key: its type, the range its check accepts, and the unit and meaning from
+    // its comment.
+    let price = stdout
+        .split("\ncity.price_per_m2 = ")
+        .nth(1)
+        .expect("city.price_per_m2 listed");
+    let mut lines = price.lines().skip(1);
+    let kind = lines.next().unwrap();
+    assert!(
+        kind.starts_with("    number; accepts a number from") && kind.ends_with("; unit: yuan/m2"),
+        "{kind}"
+    );
+    assert!(lines.next().unwrap().contains("city mean price"), "{price}");
+    assert!(stdout.contains("series [[year, value], ...]"), "{stdout}");
+}
+
+#[test]
+fn keys_with_a_pattern_lists_the_matching_keys_only() {
+    let out = shrinkcity()
+        .args(["keys", "labour.retire"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let listed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split(" = ").next())
+        .collect();
+    // The retirement keys, whatever they are today: read from the baseline's [labour].
+    let baseline: toml::Table = shrinkcity::config::BASELINE_TOML.parse().unwrap();
+    let retirement: Vec<String> = baseline["labour"]
+        .as_table()
+        .unwrap()
+        .keys()
+        .filter(|k| k.starts_with("retire"))
+        .map(|k| format!("labour.{k}"))
+        .collect();
+    assert!(retirement.len() >= 3, "{retirement:?}");
+    for key in &retirement {
+        assert!(listed.contains(&key.as_str()), "{key} missing: {stdout}");
+    }
+    assert!(listed.contains(&"labour.retirement_age_men"), "{stdout}");
+    assert!(
+        listed.iter().all(|k| k.starts_with("labour.retire")),
+        "{listed:?}"
+    );
+    assert!(stdout.contains("accepts a number from"), "{stdout}");
+    shrinkcity()
+        .args(["keys", "digital"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no config key contains `digital`"));
+}
+
+/// Issue item 6: a run ended with only `wrote DIR (4.4 s)`.
+#[test]
+fn a_run_ends_with_its_headline_figures_at_the_start_and_end_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = shrinkcity()
+        .args([
+            "run",
+            "--scale",
+            crate::util::SCALE,
+            "--end-year",
+            "2020",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("wrote {}", out.display())),
+        "{stderr}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    let last: Vec<&str> = summary.lines().last().unwrap().split(',').collect();
+    let col = |name: &str| last[header.iter().position(|h| *h == name).unwrap()];
+    let years = stderr.lines().find(|l| l.contains("2015")).expect(&stderr);
+    assert!(years.contains("2020"), "{stderr}");
+    let population = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("population"))
+        .expect(&stderr);
+    let pop: i64 = col("population").parse().unwrap();
+    let with_commas = pop
+        .to_string()
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(population.ends_with(&with_commas), "{population} vs {pop}");
+    assert!(stderr.contains("price per m2, yuan"), "{stderr}");
+    let unemployment = stderr
+        .lines()
+        .find(|l| l.contains("unemployment rate"))
+        .expect(&stderr);
+    let rate: f64 = col("unemployment_rate").parse().unwrap();
+    assert!(
+        unemployment.ends_with(&format!("{:.1}%", 100.0 * rate)),
+        "{unemployment} vs {rate}"
+    );
+    // --quiet prints nothing.
+    small_run(["--force", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr("");
 }

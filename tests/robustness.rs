@@ -564,15 +564,122 @@ fn a_config_that_is_not_toml_or_a_folder_that_is_not_a_run_is_refused_in_one_lin
 }
 
 #[test]
-fn an_output_folder_that_cannot_be_written_is_one_line_exit_1() {
+fn an_output_folder_inside_a_file_is_one_line_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a_file");
     std::fs::write(&file, "").unwrap();
     let out = small_run(["--out"]).arg(file.join("run")).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("is a file, not a folder"), "{stderr}");
+    assert!(stderr.contains("choose another --out"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+/// Issue item 6: an existing folder is the user's choice, not a failure: exit 2, as the
+/// README says of input errors, for every command that writes a folder.
+#[test]
+fn every_command_refuses_an_existing_output_folder_with_exit_2_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("taken");
+    std::fs::create_dir(&out).unwrap();
+    let out = out.to_str().unwrap();
+    let tiny = ["--quiet", "--scale", "0.01", "--end-year", "2016"];
+    for command in [
+        vec!["run", "--out", out],
+        vec!["ensemble", "--runs", "2", "--out", out],
+        vec![
+            "sweep",
+            "--param",
+            "migration.climate_weight=0,1",
+            "--out",
+            out,
+        ],
+        vec![
+            "sensitivity",
+            "--param",
+            "migration.climate_weight=0:1",
+            "--out",
+            out,
+        ],
+        vec!["calibrate", "--out", out],
+    ] {
+        let mut args = command.clone();
+        if command[0] != "calibrate" {
+            args.extend(tiny);
+        }
+        let o = shrinkcity().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("add --force to replace it, or choose another --out"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_dir(out).unwrap().count(), 0);
+}
+
+/// Issue item 6: a scenario without `base` and a `base` that names no file.
+#[test]
+fn a_scenario_without_base_or_with_a_bad_base_says_how_to_start_from_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let lone = dir.path().join("lone.toml");
+    std::fs::write(&lone, "[policy]\ncompensation_multiple = 2.0\n").unwrap();
+    let e = refuses(
+        &["run", "--quiet", "--config", lone.to_str().unwrap()],
+        2,
+        "lone.toml",
+    );
+    assert!(e.contains("is missing"), "{e}");
+    assert!(e.contains("base = \"baseline\""), "{e}");
+    let part = dir.path().join("part.toml");
+    let without_one = config::BASELINE_TOML.replace(
+        "shantytown_demolitions_per_1000 = [[2015, 30], [2018, 30], [2019, 0.0]]",
+        "",
+    );
+    assert_ne!(
+        without_one,
+        config::BASELINE_TOML,
+        "the baseline line moved"
+    );
+    std::fs::write(&part, without_one).unwrap();
+    refuses(
+        &["run", "--quiet", "--config", part.to_str().unwrap()],
+        2,
+        "`policy.shantytown_demolitions_per_1000` is missing; a scenario usually starts with `base = \"baseline\"`",
+    );
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, "# a scenario\nbase = \"baselin\"\n").unwrap();
+    let e = refuses(
+        &["run", "--quiet", "--config", typo.to_str().unwrap()],
+        2,
+        "typo.toml, line 2: `base = \"baselin\"`",
+    );
+    assert!(e.contains("cannot read"), "{e}");
+    assert!(e.contains("baselin"), "{e}");
+    assert!(
+        e.contains("write `base = \"baseline\"` for the built-in baseline"),
+        "{e}"
+    );
+    assert!(!e.contains("--config"), "{e}");
+}
+
+/// Issue item 6: `--set digital.growth=2` named no way to find the keys.
+#[test]
+fn an_unknown_set_key_points_at_shrinkcity_keys() {
+    let e = refuses(
+        &["run", "--quiet", "--set", "digital.growth=2"],
+        2,
+        "no such config key",
+    );
+    assert!(e.contains("`shrinkcity keys growth`"), "{e}");
+    let e = refuses(
+        &["run", "--quiet", "--set", "migration.climate_wieght=0"],
+        2,
+        "did you mean `migration.climate_weight`?",
+    );
+    assert!(e.contains("`shrinkcity keys migration`"), "{e}");
 }
 
 /// A full disk, simulated by a file size limit (with SIGXFSZ ignored, a write past it fails
@@ -731,4 +838,57 @@ proptest! {
                 .map_err(|e| TestCaseError::fail(format!("{sets:?}: {e}")))?;
         }
     }
+}
+
+/// Issue item 6: the progress bar's ETA read 0 s because set-up's 100 quick steps shared a
+/// bar with the years. The years are now a piece of work of their own, one step a year, and
+/// the library returns the first and last summary rows for the CLI's headline.
+#[test]
+fn a_run_meters_its_years_as_their_own_piece_of_work_and_returns_its_first_and_last_year() {
+    use shrinkcity::experiment::session::{self, SessionOptions, Watch};
+    use shrinkcity::experiment::{Meter, RunOptions};
+    use std::sync::atomic::AtomicBool;
+
+    #[derive(Default)]
+    struct Log {
+        starts: Vec<(u64, String)>,
+        positions: Vec<u64>,
+    }
+    impl Meter for Log {
+        fn start(&mut self, len: u64, what: &str) {
+            self.starts.push((len, what.to_string()));
+            self.positions.clear();
+        }
+        fn set_position(&mut self, pos: u64) {
+            self.positions.push(pos);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SessionOptions {
+        run: RunOptions {
+            scale: 0.01,
+            end_year: Some(2019),
+            ..RunOptions::default()
+        },
+        out: Some(dir.path().join("run")),
+        force: false,
+        snapshots: Snapshots::None,
+        checkpoint_every: None,
+    };
+    let stop = AtomicBool::new(false);
+    let mut log = Log::default();
+    let done = session::run(
+        &opts,
+        &mut Watch {
+            stop: &stop,
+            staging: &|_| {},
+            meter: &mut log,
+        },
+    )
+    .unwrap();
+    assert_eq!(log.starts.len(), 2, "{:?}", log.starts);
+    assert_eq!(log.starts[1], (5, "2015".to_string()));
+    assert_eq!(log.positions, [1, 2, 3, 4, 5]);
+    assert_eq!((done.first.year, done.last.year), (2015, 2019));
+    assert!(done.first.population > 0 && done.last.price_per_m2 > 0.0);
 }

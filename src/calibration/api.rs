@@ -105,10 +105,10 @@ pub fn calibrate(
         return Err(UsageError::msg("--seeds and --budget must be at least 1"));
     }
     if opts.out.exists() && !opts.force {
-        bail!(
-            "{} already exists; pass --force to replace it, or choose --out",
+        return Err(UsageError::msg(format!(
+            "{} already exists: add --force to replace it, or choose another --out",
             opts.out.display()
-        );
+        )));
     }
     let loaded = config::load(opts.config.as_deref(), &opts.sets)?;
     check_agents(&loaded, opts.scale)?;

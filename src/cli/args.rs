@@ -370,6 +370,14 @@ impl CompareArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct KeysArgs {
+    /// Show only the keys whose dotted name contains this (case-insensitive), e.g.
+    /// `labour.retire` or `growth`.
+    #[arg(value_name = "PATTERN")]
+    pub pattern: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct TargetsArgs {
     /// A finished run folder (with summary.csv), or an ensemble folder (runs/*/summary.csv:
     /// the report shows the mean and sd across runs).

@@ -7,13 +7,14 @@ mod args;
 mod progress;
 mod signal;
 
-use clap::{Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use args::{
-    CalibrateArgs, CompareArgs, EnsembleArgs, MergeArgs, ReportArgs, ResumeArgs, RunArgs, RunJob,
-    SensitivityArgs, SweepArgs, TargetsArgs, ValidateArgs,
+    CalibrateArgs, CompareArgs, EnsembleArgs, KeysArgs, MergeArgs, ReportArgs, ResumeArgs, RunArgs,
+    RunJob, SensitivityArgs, SweepArgs, TargetsArgs, ValidateArgs,
 };
 use progress::Bar;
 use shrinkcity::config::{ConfigError, UsageError};
@@ -61,6 +62,67 @@ pub enum Command {
     /// Run the stress cases of docs/VALIDATION.md (baseline, nobody leaves, nothing built,
     /// every scenario) over paired seeds and print which checks hold.
     Validate(ValidateArgs),
+    /// List the config keys (as `--set KEY=VALUE` and scenario files name them): type,
+    /// accepted values, unit, meaning and baseline value.
+    Keys(KeysArgs),
+}
+
+/// Parse the command line, exiting (code 2) with clap's message on a mistake.
+///
+/// clap suggests a subcommand only when its Jaro similarity passes 0.7, which misses a
+/// swapped pair of letters in a short name (`rnu` scores 0.56 against `run`). A name one
+/// edit away (a swap counting as one edit) gets the same "tip: a similar subcommand exists".
+pub fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|mut e| {
+        if e.kind() == ErrorKind::InvalidSubcommand
+            && e.get(ContextKind::SuggestedSubcommand).is_none()
+            && let Some(ContextValue::String(typed)) = e.get(ContextKind::InvalidSubcommand)
+        {
+            let near = similar_subcommands(typed);
+            if !near.is_empty() {
+                e.insert(
+                    ContextKind::SuggestedSubcommand,
+                    ContextValue::Strings(near),
+                );
+            }
+        }
+        e.exit()
+    })
+}
+
+/// Subcommands one edit (insert, delete, replace or swap two neighbours) from `typed`.
+fn similar_subcommands(typed: &str) -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|name| edits(typed, name) <= 1)
+        .collect()
+}
+
+/// Optimal string alignment distance: Levenshtein with adjacent swaps as one edit.
+fn edits(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// Run the command; the error (if any) is printed and mapped to an exit code: 0 ok, 1
@@ -169,6 +231,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("wrote {}", done.dir.display());
             Ok(())
         }
+        Command::Keys(args) => print_keys(&args),
         Command::Report(args) => {
             let page = report::draw(&args.options())?;
             eprintln!("wrote {}", page.display());
@@ -208,10 +271,75 @@ fn watched(
     session(&mut watch)
 }
 
+/// The folder, then the headline figures of the first and last year.
 fn wrote_run(done: &Finished, quiet: bool) {
-    if !quiet {
-        eprintln!("wrote {} ({:.1} s)", done.dir.display(), done.wall_time_s);
+    if quiet {
+        return;
     }
+    let (a, b) = (&done.first, &done.last);
+    eprintln!("wrote {} ({:.1} s)", done.dir.display(), done.wall_time_s);
+    eprintln!("{:>24} {:>12} {:>12}", "", a.year, b.year);
+    eprintln!(
+        "{:>24} {:>12} {:>12}",
+        "population",
+        thousands(a.population as f64),
+        thousands(b.population as f64)
+    );
+    eprintln!(
+        "{:>24} {:>12} {:>12}",
+        "price per m2, yuan",
+        thousands(a.price_per_m2),
+        thousands(b.price_per_m2)
+    );
+    eprintln!(
+        "{:>24} {:>11.1}% {:>11.1}%",
+        "unemployment rate",
+        100.0 * a.unemployment_rate,
+        100.0 * b.unemployment_rate
+    );
+}
+
+/// `1234567.8` as `1,234,568`.
+fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < -0.5 { format!("-{out}") } else { out }
+}
+
+/// `keys [PATTERN]`: every config key the pattern matches, on stdout.
+fn print_keys(args: &KeysArgs) -> anyhow::Result<()> {
+    let keys = shrinkcity::config::keys(args.pattern.as_deref());
+    if keys.is_empty() {
+        return Err(UsageError::msg(format!(
+            "no config key contains `{}`; `shrinkcity keys` lists them all",
+            args.pattern.as_deref().unwrap_or_default()
+        )));
+    }
+    let mut out = String::new();
+    for k in &keys {
+        out.push_str(&format!("{} = {}\n    {}", k.path, k.baseline, k.kind));
+        if let Some(a) = &k.accepted {
+            out.push_str(&format!("; accepts {a}"));
+        }
+        if let Some(u) = &k.unit {
+            out.push_str(&format!("; unit: {u}"));
+        }
+        out.push('\n');
+        match (k.meaning.is_empty(), &k.source) {
+            (false, Some(s)) => out.push_str(&format!("    {} ({s})\n", k.meaning)),
+            (false, None) => out.push_str(&format!("    {}\n", k.meaning)),
+            (true, Some(s)) => out.push_str(&format!("    ({s})\n")),
+            (true, None) => {}
+        }
+    }
+    print!("{out}");
+    Ok(())
 }
 
 /// `--report`: the page of a folder just written.
@@ -226,10 +354,18 @@ fn write_report(dir: PathBuf, quiet: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_swapped_pair_of_letters_is_one_edit() {
+        assert_eq!(edits("rnu", "run"), 1);
+        assert_eq!(edits("rn", "run"), 1);
+        assert_eq!(edits("ensemble", "ensemble"), 0);
+        assert_eq!(similar_subcommands("rnu"), ["run"]);
+        assert!(similar_subcommands("xyz").is_empty());
     }
 }

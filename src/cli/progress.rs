@@ -33,10 +33,17 @@ impl Bar {
     pub fn new(quiet: bool) -> Self {
         Bar { quiet, bar: None }
     }
+
+    #[cfg(test)]
+    fn eta(&self) -> Option<std::time::Duration> {
+        self.bar.as_ref().map(ProgressBar::eta)
+    }
 }
 
 impl Meter for Bar {
     fn start(&mut self, len: u64, what: &str) {
+        // The previous piece of work is done: clear its bar rather than leave it drawn.
+        self.finish();
         self.bar = Some(progress_bar(len, self.quiet, what));
     }
 
@@ -62,5 +69,30 @@ impl Meter for Bar {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Regression: set-up's 100 quick steps shared the bar with the years, so the rate was
+    /// set-up's and the ETA of the years read 0 s. The years now start a bar of their own.
+    #[test]
+    fn the_eta_of_the_years_is_not_set_ups() {
+        let mut bar = Bar::new(true);
+        bar.start(100, "setting up");
+        bar.set_position(100);
+        bar.start(10, "2015");
+        std::thread::sleep(Duration::from_millis(100));
+        bar.set_position(1);
+        std::thread::sleep(Duration::from_millis(100));
+        bar.set_position(2);
+        let eta = bar.eta().unwrap();
+        assert!(
+            eta >= Duration::from_millis(300),
+            "eta {eta:?} for 8 years at 0.1 s"
+        );
     }
 }

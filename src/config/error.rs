@@ -28,14 +28,39 @@ pub enum ConfigError {
         accepted: String,
     },
 
-    #[error("--set {key}: no such config key{}", suggestion.as_ref().map_or(String::new(), |s| format!(" (did you mean `{s}`?)")))]
+    #[error("--set {key}: no such config key{}; {}", suggestion.as_ref().map_or(String::new(), |s| format!(" (did you mean `{s}`?)")), keys_hint(pattern.as_deref()))]
     UnknownKey {
         key: String,
         suggestion: Option<String>,
+        /// A word of the key that other keys contain, for `shrinkcity keys PATTERN`.
+        pattern: Option<String>,
+    },
+
+    #[error(
+        "{file}: `{key}` is missing; a scenario usually starts with `base = \"baseline\"` to take every key it does not set from the baseline (`shrinkcity keys` lists every key)"
+    )]
+    MissingWithoutBase { file: String, key: String },
+
+    #[error("{file}{}: `base = {base:?}`: cannot read {tried}: {reason}; write `base = \"baseline\"` for the built-in baseline, or a path relative to the folder of {file}", line_suffix(*line))]
+    BadBase {
+        file: String,
+        line: Option<usize>,
+        base: String,
+        tried: PathBuf,
+        reason: String,
     },
 
     #[error("--set {assignment}: {message}")]
     BadOverride { assignment: String, message: String },
+}
+
+fn keys_hint(pattern: Option<&str>) -> String {
+    match pattern {
+        Some(p) => format!(
+            "`shrinkcity keys {p}` lists the keys with `{p}` in their name (`shrinkcity keys`: all)"
+        ),
+        None => "`shrinkcity keys PATTERN` lists the keys with PATTERN in their name".into(),
+    }
 }
 
 fn line_suffix(line: Option<usize>) -> String {

@@ -3,11 +3,13 @@
 //! unknown keys rejected, then range-check. The model only ever sees a validated `Config`.
 
 mod error;
+mod keys;
 mod schema;
 mod series;
 mod validate;
 
 pub use error::{ConfigError, UsageError};
+pub use keys::{Key, keys};
 pub use schema::*;
 pub use series::Series;
 
@@ -48,7 +50,25 @@ pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Loaded, ConfigE
             (table, stem)
         }
     };
-    let config = from_table(table, overrides, &sources)?;
+    let without_base = path.is_some() && sources.len() == 1;
+    let config = from_table(table, overrides, &sources).map_err(|e| match e {
+        // A file with no `base` must set every key: say so, not serde's "missing field".
+        ConfigError::Invalid {
+            file, key, message, ..
+        } if without_base && message.starts_with("missing field `") => {
+            let field = message["missing field `".len()..]
+                .split('`')
+                .next()
+                .unwrap_or_default();
+            let key = if key.is_empty() || key == "." {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+            ConfigError::MissingWithoutBase { file, key }
+        }
+        e => e,
+    })?;
     Ok(Loaded { config, stem })
 }
 
@@ -84,10 +104,9 @@ pub fn get(config: &Config, key: &str) -> Result<f64, ConfigError> {
     let value = toml::Value::try_from(config).expect("config serializes");
     let mut node = &value;
     for part in key.split('.') {
-        node = node.get(part).ok_or_else(|| ConfigError::UnknownKey {
-            key: key.into(),
-            suggestion: None,
-        })?;
+        node = node
+            .get(part)
+            .ok_or_else(|| unknown_key(key.into(), None))?;
     }
     node.as_float()
         .or_else(|| node.as_integer().map(|i| i as f64))
@@ -203,7 +222,24 @@ fn read_file_table(
             read_table(builtin_source(), sources)?
         } else {
             let base_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&base);
-            read_file_table(&base_path, sources, depth + 1)?
+            read_file_table(&base_path, sources, depth + 1).map_err(|e| match e {
+                // The `base` line is the mistake, not `--config`: name it and its file.
+                ConfigError::Unreadable {
+                    path: tried,
+                    reason,
+                } if tried == base_path => ConfigError::BadBase {
+                    file: path.display().to_string(),
+                    line: sources
+                        .iter()
+                        .find(|s| s.name == path.display().to_string())
+                        .and_then(|s| locate(std::slice::from_ref(s), "base"))
+                        .and_then(|(_, line)| line),
+                    base: base.clone(),
+                    tried,
+                    reason,
+                },
+                e => e,
+            })?
         };
         merge(&mut base_table, table);
         // Keep the scenario file last so its lines are searched first.
@@ -334,10 +370,7 @@ fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigErro
                     }
                 })
                 .collect();
-            return Err(ConfigError::UnknownKey {
-                key: one_line(key),
-                suggestion: closest(key, &candidates),
-            });
+            return Err(unknown_key(one_line(key), closest(key, &candidates)));
         };
         if i + 1 == parts.len() {
             if matches!(entry, Value::Table(_)) {
@@ -352,14 +385,29 @@ fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigErro
         match entry {
             Value::Table(t) => node = t,
             _ => {
-                return Err(ConfigError::UnknownKey {
-                    key: one_line(key),
-                    suggestion: Some(parts[..=i].join(".")),
-                });
+                return Err(unknown_key(one_line(key), Some(parts[..=i].join("."))));
             }
         }
     }
     Ok(())
+}
+
+/// `key` is not a config key: suggest the closest and a `shrinkcity keys` pattern, the
+/// key's last word if other keys contain it (`digital.growth`: `growth`), else the section
+/// of the suggestion.
+fn unknown_key(key: String, suggestion: Option<String>) -> ConfigError {
+    let words = key
+        .rsplit('.')
+        .chain(suggestion.iter().flat_map(|s| s.split('.')));
+    let pattern = words
+        .filter(|w| w.len() >= 3)
+        .find(|w| !keys(Some(w)).is_empty())
+        .map(str::to_string);
+    ConfigError::UnknownKey {
+        key,
+        suggestion,
+        pattern,
+    }
 }
 
 fn parse_value(raw: &str) -> Value {

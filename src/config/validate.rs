@@ -1,5 +1,7 @@
 //! Range and cross-field checks. Each check names its dotted key and the accepted range.
 
+use std::collections::BTreeMap;
+
 use super::schema::*;
 use super::series::Series;
 
@@ -9,11 +11,20 @@ pub struct Violation {
     pub accepted: String,
 }
 
+#[derive(Default)]
 struct Checker {
     first: Option<Violation>,
+    /// When set, each key's accepted values as the checks state them, first check wins.
+    record: Option<BTreeMap<String, String>>,
 }
 
 impl Checker {
+    fn accept(&mut self, key: &str, accepted: impl FnOnce() -> String) {
+        if let Some(r) = &mut self.record {
+            r.entry(key.to_string()).or_insert_with(accepted);
+        }
+    }
+
     fn fail(&mut self, key: &str, value: String, accepted: String) {
         if self.first.is_none() {
             self.first = Some(Violation {
@@ -25,18 +36,23 @@ impl Checker {
     }
 
     fn range(&mut self, key: &str, v: f64, lo: f64, hi: f64) {
+        self.accept(key, || format!("a number from {lo} to {hi}"));
         if !(v.is_finite() && v >= lo && v <= hi) {
             self.fail(key, v.to_string(), format!("a number from {lo} to {hi}"));
         }
     }
 
     fn int(&mut self, key: &str, v: i64, lo: i64, hi: i64) {
+        self.accept(key, || format!("an integer from {lo} to {hi}"));
         if v < lo || v > hi {
             self.fail(key, v.to_string(), format!("an integer from {lo} to {hi}"));
         }
     }
 
     fn series(&mut self, key: &str, s: &Series, lo: f64, hi: f64) {
+        self.accept(key, || {
+            format!("[[year, value], ...] with years from 1900 to 2300 in order, values from {lo} to {hi}")
+        });
         if let Err(reason) = s.check() {
             self.fail(key, format!("{:?}", s.0), reason);
             return;
@@ -48,6 +64,7 @@ impl Checker {
     }
 
     fn shares(&mut self, key: &str, v: &[f64], len: usize) {
+        self.accept(key, || format!("{len} shares from 0 to 1 summing to 1"));
         if v.len() != len {
             self.fail(
                 key,
@@ -82,7 +99,23 @@ pub const AGE_BANDS: usize = 18;
 pub const FERTILITY_BANDS: usize = 7;
 
 pub fn validate(c: &Config) -> Result<(), Violation> {
-    let mut k = Checker { first: None };
+    let mut k = Checker::default();
+    check(c, &mut k);
+    k.first.map_or(Ok(()), Err)
+}
+
+/// What each key accepts, as the checks state it when they check `c`. A bound that depends
+/// on another key (`run.end_year` after `run.start_year`) is the one `c` gives.
+pub fn accepted(c: &Config) -> BTreeMap<String, String> {
+    let mut k = Checker {
+        record: Some(BTreeMap::new()),
+        ..Checker::default()
+    };
+    check(c, &mut k);
+    k.record.unwrap_or_default()
+}
+
+fn check(c: &Config, k: &mut Checker) {
     let r = &c.run;
     k.int("run.start_year", i64::from(r.start_year), 1950, 2200);
     k.int("run.end_year", i64::from(r.end_year), 1950, 2300);
@@ -538,6 +571,4 @@ pub fn validate(c: &Config) -> Result<(), Violation> {
         1.0,
     );
     k.series("policy.wage_premium", &p.wage_premium, -0.5, 2.0);
-
-    k.first.map_or(Ok(()), Err)
 }

@@ -12,7 +12,7 @@ use super::options::{Meter, RunOptions, check_threads};
 use super::{Outcome, Progress, Run, RunControl, run_years};
 use crate::config::{self, Config, UsageError};
 use crate::output::checkpoint::{self, Checkpoint};
-use crate::output::{Manifest, RunFolder, RunYears, Snapshots};
+use crate::output::{Manifest, RunFolder, RunYears, Snapshots, SummaryRow};
 
 /// The run was stopped on request: exit code 130. The message says how to resume.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,10 @@ pub struct Watch<'a> {
 pub struct Finished {
     pub dir: PathBuf,
     pub wall_time_s: f64,
+    /// The first and the last year of `summary.csv` (from the start year, also after a
+    /// resume or an extension): the headline figures of the run.
+    pub first: SummaryRow,
+    pub last: SummaryRow,
 }
 
 /// A new run into a run folder.
@@ -85,10 +89,7 @@ pub fn run(opts: &SessionOptions, watch: &mut Watch) -> anyhow::Result<Finished>
     folder.label(&loaded.stem, opts.checkpoint_every);
     (watch.staging)(Some(folder.staging()));
     let started = Instant::now();
-    watch.meter.start(
-        100 + (config.run.end_year - config.run.start_year + 1) as u64,
-        "setting up",
-    );
+    watch.meter.start(100, "setting up");
     let meter = &mut *watch.meter;
     let run = Run::new(config, &spec, &mut |p| {
         if let Progress::Setup(f) = p {
@@ -173,6 +174,21 @@ pub fn extend(opts: &ExtendOptions, watch: &mut Watch) -> anyhow::Result<Finishe
     )
 }
 
+/// The first and last rows of `dir/summary.csv`, as written.
+fn first_and_last_years(dir: &Path) -> anyhow::Result<(SummaryRow, SummaryRow)> {
+    let path = dir.join("summary.csv");
+    let mut rows = csv::Reader::from_path(&path)
+        .and_then(|mut r| r.deserialize::<SummaryRow>().collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("cannot read back {}", path.display()))?;
+    let last = rows.pop().context("summary.csv holds no year")?;
+    let first = if rows.is_empty() {
+        last.clone()
+    } else {
+        rows.swap_remove(0)
+    };
+    Ok((first, last))
+}
+
 /// Whether `dir`'s manifest says the run is complete.
 fn complete(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("manifest.json"))
@@ -213,9 +229,7 @@ fn carry_on(
     folder.label(&c.config_name, every);
     (watch.staging)(Some(folder.staging()));
     let config = c.world.config.clone();
-    watch
-        .meter
-        .start(100 + (config.run.end_year - c.year) as u64, "restoring");
+    watch.meter.start(100, "restoring");
     let year = c.year;
     let run = Run::restore(c.world, c.recorder, year);
     watch.meter.set_position(100);
@@ -258,6 +272,10 @@ impl Job<'_> {
             check: self.check || cfg!(debug_assertions),
             checkpoint_every: self.checkpoint_every,
         };
+        // The years are a piece of work of their own: on one bar with the set-up, whose 100
+        // steps pass in a moment, the bar's rate was set-up's and its ETA read 0 s.
+        let years = (config.run.end_year - first + 1).max(0) as u64;
+        watch.meter.start(years, &first.to_string());
         let meter = &mut *watch.meter;
         let result = run_years(
             &mut run,
@@ -266,7 +284,7 @@ impl Job<'_> {
             &mut |p| {
                 if let Progress::Year(y) = p {
                     meter.set_message(&y.to_string());
-                    meter.set_position(100 + (y - first + 1) as u64);
+                    meter.set_position((y - first + 1) as u64);
                 }
             },
             &control,
@@ -333,9 +351,12 @@ impl Job<'_> {
             ))
             .into());
         }
+        let (first, last) = first_and_last_years(&dir)?;
         Ok(Finished {
             dir,
             wall_time_s: manifest.wall_time_s,
+            first,
+            last,
         })
     }
 }

@@ -73,7 +73,7 @@ impl PeopleCount {
 }
 
 /// One row of `summary.csv`; counts in people, money in yuan.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct SummaryRow {
     pub year: i32,
     pub population: i64,

@@ -3,12 +3,12 @@
 //! `.<name>.partial-<pid>` beside the target, which `finish` renames into place, so the
 //! target only ever holds a finished folder. What goes inside is the caller's business.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, UsageError};
 
 /// What a folder's `manifest.json` records. One type for every kind of folder: the fields a
 /// kind does not have are `None` and left out, so each kind keeps its own keys in its own
@@ -123,27 +123,26 @@ impl Staging {
     /// Refuses an existing target unless `replace`.
     pub fn create(target: &Path, replace: bool, kind: FolderKind) -> anyhow::Result<Staging> {
         if target.exists() && !replace {
-            match kind {
-                FolderKind::Run => bail!(
-                    "{} already holds a run; pass --force to replace it, or choose another folder with --out",
-                    target.display()
-                ),
-                FolderKind::Experiment => bail!(
-                    "{} already exists; pass --force to replace it, or choose another folder with --out",
-                    target.display()
-                ),
-            }
+            // The user's choice of folder, not a failure: a usage error (exit code 2).
+            let held = match kind {
+                FolderKind::Run => "already holds a run",
+                FolderKind::Experiment => "already exists",
+            };
+            return Err(UsageError::msg(format!(
+                "{} {held}: add --force to replace it, or choose another --out",
+                target.display()
+            )));
         }
         let parent = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         if parent.exists() && !parent.is_dir() {
-            bail!(
-                "cannot write to {}: {} is a file, not a folder",
+            return Err(UsageError::msg(format!(
+                "cannot write to {}: {} is a file, not a folder; choose another --out",
                 target.display(),
                 parent.display()
-            );
+            )));
         }
         fs::create_dir_all(parent)
             .with_context(|| format!("cannot create output folder {}", parent.display()))?;
