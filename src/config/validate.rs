@@ -485,6 +485,9 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("housing.price_response", h.price_response, 0.0, 2.0);
     k.range("housing.price_momentum", h.price_momentum, 0.0, 0.99);
     k.range("housing.max_price_change", h.max_price_change, 0.0, 0.9);
+    k.range("housing.keenness_min", h.keenness_min, 0.0, 1.0);
+    k.range("housing.keenness_max", h.keenness_max, 1.0, 100.0);
+    k.range("housing.down_payment_share", h.down_payment_share, 0.0, 1.0);
     k.range(
         "housing.emigrant_sell_share",
         h.emigrant_sell_share,

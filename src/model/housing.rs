@@ -139,11 +139,11 @@ pub fn next_price(
 /// cheap relative to wages draw them (`relative_price` = price / wage index / start price,
 /// to the power −`value_sensitivity`). The two offset each other before the bounds apply,
 /// so deep cheapness can bring back buyers who expect further falls, and no boom multiplies
-/// the usual number of buyers by more than 3.
+/// the usual number of buyers by more than `keenness_max`.
 pub fn buyer_keenness(h: &HousingConfig, last_growth: f64, relative_price: f64) -> f64 {
     ((h.expectation_sensitivity * last_growth).exp()
         * relative_price.max(1e-9).powf(-h.value_sensitivity))
-    .clamp(0.2, 3.0)
+    .clamp(h.keenness_min, h.keenness_max)
 }
 
 /// How willing an owner is to put a home on the market, 0-1: 1 unless selling now would
@@ -647,7 +647,7 @@ pub fn trade_homes(
                 stock.release(old, state);
             }
             let savings = if tenure == Tenure::Owner {
-                (f64::from(hh.savings_yuan) - 0.3 * value).max(0.0) as f32
+                (f64::from(hh.savings_yuan) - h.down_payment_share * value).max(0.0) as f32
             } else {
                 hh.savings_yuan
             };
