@@ -207,6 +207,10 @@ pub fn retirement_hazard(
     year: i32,
 ) -> f64 {
     let (base, raise) = retirement_rule(l, sex, sector);
+    if f64::from(age) + 1.0 < base {
+        // Nobody reaches the old age, the lowest there is, before the year is out.
+        return 0.0;
+    }
     let cohort = year - i32::from(age);
     let before = retired_share(l, base, raise, cohort, f64::from(year));
     let by_end = retired_share(l, base, raise, cohort, f64::from(year + 1));
@@ -460,7 +464,13 @@ pub fn separate_and_enter(
         |part, (id, person, mut work)| {
             let mut rng = streams.rng(id.0);
             let Work { job, income } = *work;
-            let retire = retirement_hazard(l, person.sex, job.sector, person.age, clock.year);
+            // Only the employed, the unemployed and the inactive retire.
+            let retire = match job.status {
+                Status::Employed | Status::Unemployed | Status::Inactive => {
+                    retirement_hazard(l, person.sex, job.sector, person.age, clock.year)
+                }
+                _ => 0.0,
+            };
             let near_retirement = job.sector.is_some_and(|s| {
                 let years = internal_years[s as usize];
                 years > 0.0 && layoff[s as usize] > 0.0 && {
