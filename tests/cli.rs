@@ -399,7 +399,10 @@ fn tidy_tables(out: &std::path::Path) {
     }
     let (h, rows) = read("agents/agents_2025.csv");
     let sector = h.iter().position(|x| x == "sector").unwrap();
-    assert!(rows.iter().all(|r| !r[sector].is_empty()), "an empty sector");
+    assert!(
+        rows.iter().all(|r| !r[sector].is_empty()),
+        "an empty sector"
+    );
     assert!(rows.iter().any(|r| &r[sector] == "none"));
 
     let (h, rows) = read("estates.csv");

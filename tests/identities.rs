@@ -155,7 +155,11 @@ fn estate_table_adds_up_to_the_summary() {
         let s = &r.summary;
         let e = &r.estates;
         assert!(!e.is_empty());
-        assert!(e.iter().enumerate().all(|(i, row)| row.estate_id as usize == i));
+        assert!(
+            e.iter()
+                .enumerate()
+                .all(|(i, row)| row.estate_id as usize == i)
+        );
         let sum = |f: fn(&shrinkcity::output::EstateRow) -> i64| e.iter().map(f).sum::<i64>();
         assert_eq!(sum(|r| r.dwellings), s.dwellings, "dwellings {}", s.year);
         for row in e {
@@ -166,7 +170,11 @@ fn estate_table_adds_up_to_the_summary() {
                 s.year
             );
             assert!(row.occupied >= 0 && row.for_sale >= 0 && row.empty >= 0 && row.sales >= 0);
-            assert_eq!(row.mean_value_per_m2.is_some(), row.dwellings > 0, "{row:?}");
+            assert_eq!(
+                row.mean_value_per_m2.is_some(),
+                row.dwellings > 0,
+                "{row:?}"
+            );
             if let Some(v) = row.mean_value_per_m2 {
                 let expected = s.price_per_m2 * f64::from(row.quality);
                 assert!((v - expected).abs() <= 1e-9 * expected, "{v} {expected}");

@@ -406,7 +406,8 @@ impl Recorder {
         let n = per_estate.len();
         // The standing total is split between the states first, then each state's share
         // between the estates, so every state's column sums to its own apportioned total.
-        let column = |k: usize| -> Vec<u64> { per_estate.iter().map(|e| u64::from(e[k])).collect() };
+        let column =
+            |k: usize| -> Vec<u64> { per_estate.iter().map(|e| u64::from(e[k])).collect() };
         let totals: Vec<u64> = (0..3).map(|k| column(k).iter().sum()).collect();
         let state_totals = apportion(&totals, self.people(totals.iter().sum()));
         let by_state: Vec<Vec<i64>> = (0..3)
