@@ -51,6 +51,7 @@ fn run_writes_every_output_for_every_year() {
     for f in [
         "age_structure.csv",
         "emigration_drivers.csv",
+        "estates.csv",
         "config.toml",
         "manifest.json",
     ] {
@@ -60,6 +61,7 @@ fn run_writes_every_output_for_every_year() {
         assert!(out.join(format!("agents/agents_{y}.csv")).is_file());
     }
     assert!(!out.join("agents/agents_2020.csv").exists());
+    tidy_tables(&out);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["complete"], true);
@@ -366,4 +368,62 @@ fn a_run_ends_with_its_headline_figures_at_the_start_and_end_year() {
         .assert()
         .success()
         .stderr("");
+}
+
+/// The tidy details of a run folder: numeric `age_from`/`age_to` beside every age band
+/// label (an empty `age_to` for the open band), a sector named in every snapshot row, and an
+/// estate table whose rows add up to `summary.csv`.
+fn tidy_tables(out: &std::path::Path) {
+    let read = |f: &str| -> (csv::StringRecord, Vec<csv::StringRecord>) {
+        let mut r = csv::Reader::from_path(out.join(f)).unwrap();
+        let h = r.headers().unwrap().clone();
+        (h, r.records().map(|r| r.unwrap()).collect())
+    };
+    for (file, open_band) in [
+        ("age_structure.csv", "85+"),
+        ("emigration_drivers.csv", "65+"),
+    ] {
+        let (h, rows) = read(file);
+        let at = |c: &str| h.iter().position(|x| x == c).unwrap();
+        let (band, from, to) = (at("age_band"), at("age_from"), at("age_to"));
+        assert_eq!((from, to), (band + 1, band + 2), "{file}: {h:?}");
+        for r in &rows {
+            let first: u32 = r[from].parse().unwrap();
+            if &r[band] == open_band {
+                assert_eq!((first, &r[to]), (open_band[..2].parse().unwrap(), ""));
+            } else {
+                let last: u32 = r[to].parse().unwrap();
+                assert_eq!(r[band].to_string(), format!("{first}-{last}"), "{file}");
+            }
+        }
+    }
+    let (h, rows) = read("agents/agents_2025.csv");
+    let sector = h.iter().position(|x| x == "sector").unwrap();
+    assert!(
+        rows.iter().all(|r| !r[sector].is_empty()),
+        "an empty sector"
+    );
+    assert!(rows.iter().any(|r| &r[sector] == "none"));
+
+    let (h, rows) = read("estates.csv");
+    assert_eq!(
+        h.iter().collect::<Vec<_>>().join(","),
+        shrinkcity::output::ESTATES_HEADER
+    );
+    let (sh, summary) = read("summary.csv");
+    let col = |h: &csv::StringRecord, c: &str| h.iter().position(|x| x == c).unwrap();
+    let int = |r: &csv::StringRecord, i: usize| -> i64 { r[i].parse().unwrap() };
+    for s in &summary {
+        let year = &s[0];
+        let of_year: Vec<_> = rows.iter().filter(|r| &r[0] == year).collect();
+        assert!(!of_year.is_empty(), "no estates in {year}");
+        let total = |c: &str| of_year.iter().map(|r| int(r, col(&h, c))).sum::<i64>();
+        assert_eq!(total("dwellings"), int(s, col(&sh, "dwellings")), "{year}");
+        assert_eq!(total("sales"), int(s, col(&sh, "transactions")), "{year}");
+        for r in &of_year {
+            let n = |c: &str| int(r, col(&h, c));
+            assert_eq!(n("occupied") + n("for_sale") + n("empty"), n("dwellings"));
+            assert!(matches!(&r[col(&h, "shanty")], "0" | "1"));
+        }
+    }
 }

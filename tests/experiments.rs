@@ -136,6 +136,13 @@ fn an_ensemble_writes_each_run_and_statistics_of_them_whatever_the_thread_count(
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ens.join("manifest.json")).unwrap()).unwrap();
     let seed = manifest["seeds"][1].as_u64().unwrap();
+    // Every derived seed is below 2^53, so a double (R, JSON readers, spreadsheets) holds it
+    // exactly and the printed seed repeats its run.
+    for s in manifest["seeds"].as_array().unwrap() {
+        let s = s.as_u64().unwrap();
+        assert!(s < 1 << 53, "seed {s} is not below 2^53");
+        assert_eq!(s as f64 as u64, s);
+    }
     let single = dir.path().join("single");
     shrinkcity()
         .args(["run", "--snapshots", "none", "--seed", &seed.to_string()])

@@ -142,3 +142,61 @@ fn the_baseline_city_shrinks_ages_and_its_prices_eventually_fall() {
     );
     assert!(last.coal_jobs < first.coal_jobs / 2);
 }
+
+/// The estate table adds up: standing dwellings over estates are the summary's dwellings,
+/// each estate's states add up to its dwellings, sales add up to the transactions, the
+/// vacant homes to the summary's within rounding, and demolitions only grow.
+#[test]
+fn estate_table_adds_up_to_the_summary() {
+    let (_, records) = run_to_memory(&config::baseline(), &spec());
+    let mut sold_somewhere = 0;
+    let mut previous_demolished: Option<Vec<i64>> = None;
+    for r in &records {
+        let s = &r.summary;
+        let e = &r.estates;
+        assert!(!e.is_empty());
+        assert!(
+            e.iter()
+                .enumerate()
+                .all(|(i, row)| row.estate_id as usize == i)
+        );
+        let sum = |f: fn(&shrinkcity::output::EstateRow) -> i64| e.iter().map(f).sum::<i64>();
+        assert_eq!(sum(|r| r.dwellings), s.dwellings, "dwellings {}", s.year);
+        for row in e {
+            assert_eq!(
+                row.occupied + row.for_sale + row.empty,
+                row.dwellings,
+                "{} {row:?}",
+                s.year
+            );
+            assert!(row.occupied >= 0 && row.for_sale >= 0 && row.empty >= 0 && row.sales >= 0);
+            assert_eq!(
+                row.mean_value_per_m2.is_some(),
+                row.dwellings > 0,
+                "{row:?}"
+            );
+            if let Some(v) = row.mean_value_per_m2 {
+                let expected = s.price_per_m2 * f64::from(row.quality);
+                assert!((v - expected).abs() <= 1e-9 * expected, "{v} {expected}");
+            }
+        }
+        assert_eq!(sum(|r| r.sales), s.transactions, "sales {}", s.year);
+        assert!(
+            (sum(|r| r.for_sale + r.empty) - s.vacant_dwellings).abs() <= 1,
+            "vacant {}",
+            s.year
+        );
+        sold_somewhere += sum(|r| r.sales);
+        let demolished: Vec<i64> = e.iter().map(|r| r.demolished).collect();
+        if let Some(before) = &previous_demolished {
+            let (now, then) = (demolished.iter().sum::<i64>(), before.iter().sum::<i64>());
+            assert!(now >= then, "demolished fell in {}", s.year);
+        }
+        previous_demolished = Some(demolished);
+    }
+    assert!(sold_somewhere > 0);
+    assert!(
+        previous_demolished.unwrap().iter().sum::<i64>() > 0,
+        "the baseline demolishes shanties"
+    );
+}

@@ -21,12 +21,19 @@ use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
 /// SplitMix64's increment (the golden ratio in 64 bits).
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// Derived seeds stay below 2^53, so that every one is an integer a double holds exactly:
+/// R's `read.csv`, JSON readers and spreadsheets read it back unrounded, and the printed
+/// seed repeats its run.
+pub const SEED_LIMIT: u64 = 1 << 53;
+
 /// The seed of replicate `index` (0-based): the (index + 1)-th output of a SplitMix64
-/// generator seeded with `base`, i.e. `mix(base + (index + 1) · 0x9E3779B97F4A7C15)`
-/// with the standard SplitMix64 finaliser. Replicates get unrelated streams, and the
-/// seeds can be recomputed anywhere from the base seed.
+/// generator seeded with `base`, shifted right by 11 bits, i.e.
+/// `mix(base + (index + 1) · 0x9E3779B97F4A7C15) >> 11` with the standard SplitMix64
+/// finaliser. The shift keeps the top 53 bits, so the seed is below 2^53 (`SEED_LIMIT`).
+/// Replicates get unrelated streams, and the seeds can be recomputed anywhere from the
+/// base seed.
 pub fn derive_seed(base: u64, index: u64) -> u64 {
-    mix(base.wrapping_add(index.wrapping_add(1).wrapping_mul(GOLDEN)))
+    mix(base.wrapping_add(index.wrapping_add(1).wrapping_mul(GOLDEN))) >> 11
 }
 
 /// A SplitMix64 stream for experiment designs (Morris trajectories), salted so that it
@@ -268,4 +275,24 @@ pub fn assignment(base: &Config, key: &str, value: &str) -> String {
 pub fn default_out(out: &Option<PathBuf>, loaded: &config::Loaded, what: &str) -> PathBuf {
     out.clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}_{what}", loaded.stem)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_seeds_are_below_2_pow_53_distinct_and_repeatable() {
+        let mut seen = std::collections::BTreeSet::new();
+        for base in [0, 1, 7, 20150101, u64::MAX >> 1, u64::MAX] {
+            for i in 0..200 {
+                let s = derive_seed(base, i);
+                assert!(s < SEED_LIMIT, "derive_seed({base}, {i}) = {s}");
+                assert_eq!(s as f64 as u64, s, "a double holds {s} exactly");
+                assert_eq!(s, derive_seed(base, i));
+                seen.insert(s);
+            }
+        }
+        assert_eq!(seen.len(), 6 * 200, "seeds are distinct");
+    }
 }

@@ -588,6 +588,7 @@ pub fn trade_homes(
         let value = stock.value(d, price);
         if tenure == Tenure::Owner {
             stock.dwellings[d.0 as usize].last_sale_price = value as f32;
+            tally.count_sale(stock.dwellings[d.0 as usize].estate);
         }
         match m.kind {
             MoverKind::Existing { hid, .. } => {

@@ -21,4 +21,18 @@ pub struct Tally {
     pub buyers: u64,
     pub demolished: u64,
     pub completed: u64,
+    /// Sales (`transactions`) by the estate of the home sold, indexed by estate; shorter than
+    /// the estate list when the last estates sold nothing.
+    pub sales_by_estate: Vec<u64>,
+}
+
+impl Tally {
+    /// Count a sale of a home in `estate` (the per-estate split of `transactions`).
+    pub fn count_sale(&mut self, estate: u32) {
+        let e = estate as usize;
+        if self.sales_by_estate.len() <= e {
+            self.sales_by_estate.resize(e + 1, 0);
+        }
+        self.sales_by_estate[e] += 1;
+    }
 }

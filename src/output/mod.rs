@@ -1,5 +1,5 @@
 //! Output: what a run hands to the outside world. `Sink` receives each finished year; the
-//! CSV sink writes a run folder (summary, age structure, emigration drivers, agent
+//! CSV sink writes a run folder (summary, age structure, emigration drivers, estates, agent
 //! snapshots, resolved config, manifest) into a staging folder that replaces the target
 //! only when the run is complete, so a crash never leaves a half-written run. A run folder
 //! can also hold `checkpoint.bin`, the whole state after a year, to resume from. Every
@@ -12,8 +12,8 @@ mod run_folder;
 pub mod snapshot;
 pub mod staging;
 
-pub use record::{Recorder, SummaryRow, YearRecord};
-pub use run_folder::{RunFolder, Snapshots};
+pub use record::{EstateRow, Recorder, SummaryRow, YearRecord};
+pub use run_folder::{ESTATES_HEADER, RunFolder, Snapshots, write_estates};
 pub use staging::{FolderKind, Manifest, RunYears, Staging, write_atomically};
 
 use bevy_ecs::world::World;

@@ -12,7 +12,7 @@ use crate::engine::Clock;
 use crate::engine::par::par_parts;
 use crate::model::economy::Economy;
 use crate::model::household::Households;
-use crate::model::housing::{DwellingId, DwellingState, HousingMarket, HousingStock};
+use crate::model::housing::{DwellingId, DwellingState, HousingMarket, HousingStock, home_value};
 use crate::model::labour::{CoalSector, LabourMarket};
 use crate::model::migration::{ByDriver, EMIGRANT_AGE_BANDS};
 use crate::model::resident::{AgentId, Person, Sex, Status, Work};
@@ -121,6 +121,29 @@ pub struct SummaryRow {
     pub share_0_14: f64,
 }
 
+/// One row of `estates.csv`: an estate on 31 December. Counts in dwellings (real-city units,
+/// apportioned so that they add up to `summary.csv`'s totals), money in yuan.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EstateRow {
+    pub estate_id: u32,
+    pub quality: f32,
+    pub build_year: i32,
+    pub shanty: bool,
+    /// Standing (not demolished): `occupied + for_sale + empty`.
+    pub dwellings: i64,
+    pub occupied: i64,
+    pub for_sale: i64,
+    /// Vacant and not listed.
+    pub empty: i64,
+    /// Demolished so far (cumulative).
+    pub demolished: i64,
+    /// Value per m² of the estate's standing dwellings (price index × quality); `None` when
+    /// none stands.
+    pub mean_value_per_m2: Option<f64>,
+    /// Homes sold in the estate during the year.
+    pub sales: i64,
+}
+
 /// A year's measurements: the summary row plus long-format tables.
 #[derive(Clone, Debug, Default)]
 pub struct YearRecord {
@@ -130,14 +153,17 @@ pub struct YearRecord {
     /// Emigrants by main reason, then by age band (`EMIGRANT_AGE_BANDS`), people; sums to
     /// `summary.emigrants`.
     pub emigrants_by_driver: ByDriver<[i64; EMIGRANT_AGE_BANDS.len()]>,
+    /// Every estate, by id.
+    pub estates: Vec<EstateRow>,
 }
 
 /// The housing stock's standing in one part of the dwellings (`Recorder::measure`).
 struct Standing {
     dwellings: u64,
     vacant: u64,
-    /// [occupied, standing] per estate.
-    per_estate: Vec<[u32; 2]>,
+    /// Dwellings per estate by state, indexed by `DwellingState as usize` ([occupied,
+    /// for sale, vacant, demolished]).
+    per_estate: Vec<[u32; 4]>,
     /// The value of each occupied home, in dwelling-id order.
     values: Vec<f64>,
 }
@@ -262,17 +288,16 @@ impl Recorder {
             let mut stand = Standing {
                 dwellings: 0,
                 vacant: 0,
-                per_estate: vec![[0u32; 2]; stock.estates.len()],
+                per_estate: vec![[0u32; 4]; stock.estates.len()],
                 values: Vec::new(),
             };
             for (j, d) in part.iter().enumerate() {
+                stand.per_estate[d.estate as usize][d.state as usize] += 1;
                 if d.state == DwellingState::Demolished {
                     continue;
                 }
                 stand.dwellings += 1;
-                stand.per_estate[d.estate as usize][1] += 1;
                 if d.state == DwellingState::Occupied {
-                    stand.per_estate[d.estate as usize][0] += 1;
                     stand
                         .values
                         .push(stock.value(DwellingId((first + j) as u32), price));
@@ -285,18 +310,21 @@ impl Recorder {
         let dwellings: u64 = parts.iter().map(|p| p.dwellings).sum();
         let vacant: u64 = parts.iter().map(|p| p.vacant).sum();
         let value_sum: f64 = parts.iter().flat_map(|p| &p.values).sum();
-        let mut per_estate = vec![[0u32; 2]; stock.estates.len()];
+        let mut per_estate = vec![[0u32; 4]; stock.estates.len()];
         for p in &parts {
             for (all, part) in per_estate.iter_mut().zip(&p.per_estate) {
-                all[0] += part[0];
-                all[1] += part[1];
+                for (a, b) in all.iter_mut().zip(part) {
+                    *a += b;
+                }
             }
         }
+        let standing = |e: &[u32; 4]| e[0] + e[1] + e[2];
         let low_estates = per_estate
             .iter()
-            .filter(|e| e[1] > 0 && f64::from(e[0]) < 0.4 * f64::from(e[1]))
+            .filter(|e| standing(e) > 0 && f64::from(e[0]) < 0.4 * f64::from(standing(e)))
             .count();
         let occupied = dwellings - vacant;
+        let estates = self.estate_rows(stock, &per_estate, &tally.sales_by_estate, price);
 
         let coal = world.resource::<CoalSector>();
         let economy = world.resource::<Economy>();
@@ -361,7 +389,54 @@ impl Recorder {
             summary,
             age_structure,
             emigrants_by_driver,
+            estates,
         }
+    }
+
+    /// The estate table from the agents' dwellings by estate and state: standing dwellings
+    /// apportioned (largest remainder) to the city's scaled total, demolished ones to the scaled total
+    /// demolished, sales to the scaled transactions, so each column adds up to its total.
+    fn estate_rows(
+        &self,
+        stock: &HousingStock,
+        per_estate: &[[u32; 4]],
+        sales: &[u64],
+        price: f64,
+    ) -> Vec<EstateRow> {
+        let n = per_estate.len();
+        // The standing total is split between the states first, then each state's share
+        // between the estates, so every state's column sums to its own apportioned total.
+        let column =
+            |k: usize| -> Vec<u64> { per_estate.iter().map(|e| u64::from(e[k])).collect() };
+        let totals: Vec<u64> = (0..3).map(|k| column(k).iter().sum()).collect();
+        let state_totals = apportion(&totals, self.people(totals.iter().sum()));
+        let by_state: Vec<Vec<i64>> = (0..3)
+            .map(|k| apportion(&column(k), state_totals[k]))
+            .collect();
+        let gone: Vec<u64> = per_estate.iter().map(|e| u64::from(e[3])).collect();
+        let demolished = apportion(&gone, self.people(gone.iter().sum()));
+        let sold: Vec<u64> = (0..n).map(|e| sales.get(e).copied().unwrap_or(0)).collect();
+        let sold_scaled = apportion(&sold, self.people(sold.iter().sum()));
+        (0..n)
+            .map(|e| {
+                let est = &stock.estates[e];
+                let [occupied, for_sale, empty] = [0, 1, 2].map(|k| by_state[k][e]);
+                let stands = per_estate[e][..3].iter().any(|&c| c > 0);
+                EstateRow {
+                    estate_id: e as u32,
+                    quality: est.quality,
+                    build_year: est.build_year,
+                    shanty: est.shanty,
+                    dwellings: occupied + for_sale + empty,
+                    occupied,
+                    for_sale,
+                    empty,
+                    demolished: demolished[e],
+                    mean_value_per_m2: stands.then(|| home_value(1.0, est.quality, price)),
+                    sales: sold_scaled[e],
+                }
+            })
+            .collect()
     }
 }
 
@@ -398,6 +473,24 @@ pub fn age_band_label(band: usize) -> String {
     }
 }
 
+/// The first and last age of a band label (`0-4`, `85+`): `(85, None)` for an open band.
+pub fn band_bounds(label: &str) -> (u32, Option<u32>) {
+    let number = |t: &str| t.parse::<u32>().expect("age band labels are numbers");
+    match label.split_once('-') {
+        Some((from, to)) => (number(from), Some(number(to))),
+        None => (number(label.trim_end_matches('+')), None),
+    }
+}
+
+/// `age_from,age_to` of a band label, for the tables: the upper bound is an empty field for
+/// an open band (`85+`, `65+`), which pandas and R read as NaN/NA in a numeric column.
+pub fn band_fields(label: &str) -> String {
+    match band_bounds(label) {
+        (from, Some(to)) => format!("{from},{to}"),
+        (from, None) => format!("{from},"),
+    }
+}
+
 pub fn sex_label(sex: usize) -> &'static str {
     if sex == Sex::Male as usize {
         "male"
@@ -416,5 +509,27 @@ mod tests {
         assert_eq!(out.iter().sum::<i64>(), 61);
         assert_eq!(out[3], 0);
         assert!(out[2] > out[1] && out[1] > out[0]);
+    }
+
+    #[test]
+    fn band_bounds_read_every_label() {
+        for band in 0..18 {
+            let (from, to) = band_bounds(&age_band_label(band));
+            assert_eq!(from as usize, band * 5);
+            assert_eq!(to, (band < 17).then_some(band as u32 * 5 + 4));
+        }
+        assert_eq!(band_fields("85+"), "85,");
+        assert_eq!(band_fields("18-29"), "18,29");
+        let bands: Vec<_> = EMIGRANT_AGE_BANDS.iter().map(|b| band_bounds(b)).collect();
+        assert_eq!(
+            bands,
+            [
+                (0, Some(17)),
+                (18, Some(29)),
+                (30, Some(44)),
+                (45, Some(64)),
+                (65, None)
+            ]
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::checkpoint::{self, Checkpoint};
-use super::record::{Recorder, age_band_label, sex_label};
+use super::record::{EstateRow, Recorder, age_band_label, band_fields, sex_label};
 use super::staging::{FolderKind, Manifest, Staging};
 use super::{Sink, YearRecord, snapshot};
 use crate::config::Config;
@@ -50,7 +50,15 @@ impl std::str::FromStr for Snapshots {
 }
 
 /// The long-format tables, which resume cuts back to a checkpoint's year.
-const TABLES: [&str; 3] = ["summary.csv", "age_structure.csv", "emigration_drivers.csv"];
+const TABLES: [&str; 4] = [
+    "summary.csv",
+    "age_structure.csv",
+    "emigration_drivers.csv",
+    "estates.csv",
+];
+
+/// The header of `estates.csv` (docs/DATA.md).
+pub const ESTATES_HEADER: &str = "year,estate_id,quality,build_year,shanty,dwellings,occupied,for_sale,empty,demolished,mean_value_per_m2,sales";
 
 pub struct RunFolder {
     staging: Staging,
@@ -59,6 +67,7 @@ pub struct RunFolder {
     summary: csv::Writer<BufWriter<File>>,
     ages: BufWriter<File>,
     drivers: BufWriter<File>,
+    estates: BufWriter<File>,
     /// Written into checkpoints, so `resume` needs nothing but the folder.
     config_name: String,
     checkpoint_every: Option<u32>,
@@ -95,9 +104,11 @@ impl RunFolder {
             .with_context(|| format!("cannot write to {}", dir.display()))?;
         let summary = csv::Writer::from_writer(create(&dir.join(TABLES[0]))?);
         let mut ages = create(&dir.join(TABLES[1]))?;
-        writeln!(ages, "year,age_band,sex,count")?;
+        writeln!(ages, "year,age_band,age_from,age_to,sex,count")?;
         let mut drivers = create(&dir.join(TABLES[2]))?;
-        writeln!(drivers, "year,driver,age_band,emigrants")?;
+        writeln!(drivers, "year,driver,age_band,age_from,age_to,emigrants")?;
+        let mut estates = create(&dir.join(TABLES[3]))?;
+        writeln!(estates, "{ESTATES_HEADER}")?;
         Ok(RunFolder {
             staging,
             snapshots,
@@ -105,6 +116,7 @@ impl RunFolder {
             summary,
             ages,
             drivers,
+            estates,
             config_name: String::new(),
             checkpoint_every: None,
             last_year: None,
@@ -127,6 +139,12 @@ impl RunFolder {
         fs::create_dir_all(dir.join("agents"))
             .with_context(|| format!("cannot write to {}", dir.display()))?;
         {
+            for name in TABLES {
+                anyhow::ensure!(
+                    checkpoint.tables.iter().any(|(t, _)| t == name),
+                    "the checkpoint does not name {name}: it was written by an older shrinkcity; rerun from the start"
+                );
+            }
             for (name, len) in &checkpoint.tables {
                 anyhow::ensure!(
                     TABLES.contains(&name.as_str()),
@@ -169,6 +187,7 @@ impl RunFolder {
                 summary,
                 ages: append(&dir.join(TABLES[1]))?,
                 drivers: append(&dir.join(TABLES[2]))?,
+                estates: append(&dir.join(TABLES[3]))?,
                 config_name: checkpoint.config_name.clone(),
                 checkpoint_every: checkpoint.checkpoint_every,
                 last_year: Some(checkpoint.year),
@@ -209,6 +228,7 @@ impl RunFolder {
         self.summary.flush().with_context(|| cannot(TABLES[0]))?;
         self.ages.flush().with_context(|| cannot(TABLES[1]))?;
         self.drivers.flush().with_context(|| cannot(TABLES[2]))?;
+        self.estates.flush().with_context(|| cannot(TABLES[3]))?;
         Ok(())
     }
 
@@ -217,6 +237,31 @@ impl RunFolder {
         self.snapshot_writer.wait().ok();
         drop(self.staging);
     }
+}
+
+/// A year's rows of `estates.csv`: `shanty` as 0/1, an empty `mean_value_per_m2` for an
+/// estate with no standing dwelling.
+pub fn write_estates(out: &mut impl Write, year: i32, rows: &[EstateRow]) -> std::io::Result<()> {
+    for e in rows {
+        write!(
+            out,
+            "{year},{},{},{},{},{},{},{},{},{},",
+            e.estate_id,
+            e.quality,
+            e.build_year,
+            u8::from(e.shanty),
+            e.dwellings,
+            e.occupied,
+            e.for_sale,
+            e.empty,
+            e.demolished
+        )?;
+        if let Some(v) = e.mean_value_per_m2 {
+            write!(out, "{v}")?;
+        }
+        writeln!(out, ",{}", e.sales)?;
+    }
+    Ok(())
 }
 
 impl Sink for RunFolder {
@@ -230,8 +275,10 @@ impl Sink for RunFolder {
         let ages = &mut self.ages;
         (|| -> std::io::Result<()> {
             for (band, counts) in r.age_structure.iter().enumerate() {
+                let label = age_band_label(band);
+                let bounds = band_fields(&label);
                 for (sex, n) in counts.iter().enumerate() {
-                    writeln!(ages, "{y},{},{},{n}", age_band_label(band), sex_label(sex))?;
+                    writeln!(ages, "{y},{label},{bounds},{},{n}", sex_label(sex))?;
                 }
             }
             Ok(())
@@ -239,14 +286,16 @@ impl Sink for RunFolder {
         .with_context(|| cannot(TABLES[1]))?;
         let drivers = &mut self.drivers;
         (|| -> std::io::Result<()> {
+            let bounds = EMIGRANT_AGE_BANDS.map(band_fields);
             for (driver, bands) in r.emigrants_by_driver.iter() {
-                for (band, n) in EMIGRANT_AGE_BANDS.iter().zip(bands) {
-                    writeln!(drivers, "{y},{},{band},{n}", driver.name())?;
+                for ((band, b), n) in EMIGRANT_AGE_BANDS.iter().zip(&bounds).zip(bands) {
+                    writeln!(drivers, "{y},{},{band},{b},{n}", driver.name())?;
                 }
             }
             Ok(())
         })()
         .with_context(|| cannot(TABLES[2]))?;
+        write_estates(&mut self.estates, y, &r.estates).with_context(|| cannot(TABLES[3]))?;
         if self.snapshots.includes(y, self.start_year) {
             let path = self.staging.path().join(format!("agents/agents_{y}.csv"));
             let mut rows = self.snapshot_writer.rows();

@@ -15,6 +15,10 @@ use crate::model::resident::Work;
 use crate::model::resident::{AgentId, Person, Sex};
 use crate::model::resident::{Member, Role};
 
+/// The `sector` field of a resident without a job: a word, not an empty field, so the
+/// column holds text in every row (pandas reads it without a mixed-type warning).
+pub const NO_SECTOR: &str = "none";
+
 pub const HEADER: &str = "agent_id,household_id,age,sex,role,status,sector,income,climate_tolerance,attachment,owns_home,dwelling_id,estate_id,home_value\n";
 
 /// Rows formatted before their text is written out.
@@ -332,7 +336,7 @@ fn row(
     };
     field(text, role);
     field(text, job.status.name().as_bytes());
-    field(text, job.sector.map_or("", |s| s.name()).as_bytes());
+    field(text, job.sector.map_or(NO_SECTOR, |s| s.name()).as_bytes());
     field(
         text,
         int.format(f64::from(income.yuan).round() as i64).as_bytes(),
@@ -393,6 +397,21 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), residents);
         assert!(ids.windows(2).all(|p| p[0] < p[1]), "ids out of order");
+        // Every row names a sector, `none` for residents without a job.
+        let col = HEADER
+            .trim_end()
+            .split(',')
+            .position(|c| c == "sector")
+            .unwrap();
+        let mut nones = 0;
+        for l in text.lines().skip(1) {
+            let f: Vec<&str> = l.split(',').collect();
+            let employed = f[5] == "employed";
+            assert!(!f[col].is_empty(), "empty sector: {l}");
+            assert_eq!(f[col] == NO_SECTOR, !employed, "{l}");
+            nones += usize::from(!employed);
+        }
+        assert!(nones > 0);
         // Births and arrivals after the start have ids above the first residents'.
         let first = (cfg.city.population * scale).round() as u64;
         assert!(

@@ -251,18 +251,40 @@ fn read_runs(dir: &Path) -> anyhow::Result<Vec<Run>> {
     paths.iter().map(|(_, p)| Run::from_csv(p)).collect()
 }
 
-/// `age_structure.csv` (`year,age_band,sex,count`).
+/// The positions of `names` in the header of `reader`'s file, so a table is read by its
+/// column names (folders written before `age_from`/`age_to` read as well).
+fn columns<const N: usize>(
+    reader: &mut csv::Reader<std::fs::File>,
+    names: [&str; N],
+    path: &Path,
+) -> anyhow::Result<[usize; N]> {
+    let header = reader
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?
+        .clone();
+    let mut at = [0; N];
+    for (i, name) in names.iter().enumerate() {
+        at[i] = header
+            .iter()
+            .position(|h| h == *name)
+            .with_context(|| format!("{} has no column {name}", path.display()))?;
+    }
+    Ok(at)
+}
+
+/// `age_structure.csv` (`year,age_band,age_from,age_to,sex,count`).
 fn read_ages(path: &Path) -> anyhow::Result<BTreeMap<i32, Vec<Band>>> {
     let mut ages: BTreeMap<i32, Vec<Band>> = BTreeMap::new();
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let [y, b, x, c] = columns(&mut reader, ["year", "age_band", "sex", "count"], path)?;
     for rec in reader.records() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
         let (year, label, sex, count) = (
-            number(&rec[0], path)? as i32,
-            &rec[1],
-            &rec[2],
-            number(&rec[3], path)?,
+            number(&rec[y], path)? as i32,
+            &rec[b],
+            &rec[x],
+            number(&rec[c], path)?,
         );
         let bands = ages.entry(year).or_default();
         let i = match bands.iter().position(|b| b.label == label) {
@@ -284,17 +306,19 @@ fn read_ages(path: &Path) -> anyhow::Result<BTreeMap<i32, Vec<Band>>> {
     Ok(ages)
 }
 
-/// `emigration_drivers.csv` (`year,driver,age_band,emigrants`), summed over age bands.
+/// `emigration_drivers.csv` (`year,driver,age_band,age_from,age_to,emigrants`), summed over
+/// age bands.
 fn read_drivers(path: &Path) -> anyhow::Result<BTreeMap<i32, Vec<(String, f64)>>> {
     let mut drivers: BTreeMap<i32, Vec<(String, f64)>> = BTreeMap::new();
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let [y, d, e] = columns(&mut reader, ["year", "driver", "emigrants"], path)?;
     for rec in reader.records() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
         let (year, driver, n) = (
-            number(&rec[0], path)? as i32,
-            &rec[1],
-            number(&rec[3], path)?,
+            number(&rec[y], path)? as i32,
+            &rec[d],
+            number(&rec[e], path)?,
         );
         let row = drivers.entry(year).or_default();
         match row.iter_mut().find(|(d, _)| d == driver) {
