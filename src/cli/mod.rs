@@ -151,7 +151,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ensemble(args) => {
             let quiet = args.exec.quiet;
             let done = watched_runs(quiet, |watch| experiment::ensemble(&args.options(), watch))?;
-            if !quiet {
+            if !quiet && done.reused == done.runs {
+                eprintln!(
+                    "{} already holds every run: nothing to run",
+                    done.dir.display()
+                );
+            } else if !quiet {
                 eprintln!(
                     "wrote {} ({} runs{}, {:.1} s)",
                     done.dir.display(),
@@ -168,7 +173,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(args) => {
             let quiet = args.exec.quiet;
             let done = watched_runs(quiet, |watch| experiment::sweep(&args.options(), watch))?;
-            if !quiet {
+            if !quiet && done.reused == done.runs {
+                eprintln!(
+                    "{} already holds every run: nothing to run",
+                    done.dir.display()
+                );
+            } else if !quiet {
                 eprintln!(
                     "wrote {} ({} of {} runs{}, {:.1} s)",
                     done.dir.display(),
