@@ -377,6 +377,252 @@ fn a_killed_run_resumes_from_its_staging_folder() {
     assert_same_run(&staging, &b);
 }
 
+// ------------------------------------------------------------------ experiments: interrupt and resume
+
+/// `SHRINKCITY_TEST_STOP_AFTER_RUNS`: the CLI sets its stop flag, as the first Ctrl-C does,
+/// once that many runs have finished; a signal could not be timed between two runs.
+const STOP_AFTER: &str = "SHRINKCITY_TEST_STOP_AFTER_RUNS";
+
+/// Two experiment folders hold the same files with the same bytes, the manifest aside.
+fn assert_same_folder(a: &Path, b: &Path) {
+    assert_same_run(a, b);
+}
+
+/// Runs `args` with the stop hook after `n` runs: exit 130, a message naming `--resume`, and
+/// an incomplete folder at `out` (no staging folder beside it). Returns the runs kept.
+fn interrupt(args: &[&str], out: &Path, n: u32) -> u64 {
+    let o = shrinkcity()
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env(STOP_AFTER, n.to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("repeat the command with --resume"),
+        "{stderr}"
+    );
+    let m = manifest(out);
+    assert_eq!(m["complete"], false, "{m}");
+    let parent = out.parent().unwrap();
+    for e in std::fs::read_dir(parent).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".partial"), "{name} left in {parent:?}");
+    }
+    m["runs_done"].as_u64().unwrap()
+}
+
+const ENSEMBLE: [&str; 11] = [
+    "ensemble",
+    "--quiet",
+    "--scale",
+    "0.02",
+    "--end-year",
+    "2021",
+    "--runs",
+    "4",
+    "--snapshots",
+    "every:3",
+    "--threads",
+];
+
+#[test]
+fn an_interrupted_ensemble_keeps_its_finished_runs_and_resume_completes_it_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, cut) = (dir.path().join("full"), dir.path().join("cut"));
+    let args = |threads: &'static str| {
+        let mut a = ENSEMBLE.to_vec();
+        a.push(threads);
+        a
+    };
+    shrinkcity()
+        .args(args("2"))
+        .arg("--out")
+        .arg(&full)
+        .assert()
+        .success();
+
+    let kept = interrupt(&args("1"), &cut, 1);
+    assert!((1..4).contains(&kept), "{kept}");
+    assert!(!cut.join("ensemble.csv").exists());
+    let with_summary = (0..4)
+        .filter(|i| cut.join(format!("runs/{i}/summary.csv")).is_file())
+        .count();
+    assert_eq!(with_summary as u64, kept);
+    assert_eq!(
+        std::fs::read_dir(cut.join("runs")).unwrap().count() as u64,
+        kept,
+        "a dropped run leaves no folder"
+    );
+    // Without --resume, the interrupted folder is refused with the way on.
+    shrinkcity()
+        .args(args("1"))
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "holds an interrupted ensemble: add --resume",
+        ));
+
+    // Resumed with another thread count, it equals the uninterrupted ensemble.
+    shrinkcity()
+        .args(args("2"))
+        .arg("--resume")
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .success();
+    assert_same_folder(&full, &cut);
+    let m = manifest(&cut);
+    assert_eq!(m["complete"], true);
+    assert!(m.get("runs_done").is_none(), "{m}");
+
+    // A complete folder: --resume has nothing to run and changes nothing.
+    let before = std::fs::read(cut.join("manifest.json")).unwrap();
+    shrinkcity()
+        .args(args("2"))
+        .arg("--resume")
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(cut.join("manifest.json")).unwrap(), before);
+}
+
+#[test]
+fn resume_refuses_a_folder_made_with_other_options_and_says_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut");
+    let mut args = ENSEMBLE.to_vec();
+    args.push("1");
+    interrupt(&args, &cut, 1);
+    let before: Vec<_> = files(&cut)
+        .into_iter()
+        .map(|f| std::fs::read(cut.join(f)).unwrap())
+        .collect();
+    let snapshots_none: Vec<&str> = args
+        .iter()
+        .map(|&a| if a == "every:3" { "none" } else { a })
+        .collect();
+    for (args, extra, needle) in [
+        (args.clone(), vec!["--seed", "7"], "--seed: "),
+        (
+            snapshots_none,
+            vec![],
+            "--snapshots: every:3 there, none here",
+        ),
+        (
+            args.clone(),
+            vec!["--set", "migration.intercept=-1"],
+            "config migration.intercept: ",
+        ),
+    ] {
+        let o = shrinkcity()
+            .args(&args)
+            .args(&extra)
+            .args(["--resume", "--out"])
+            .arg(&cut)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains("cannot resume"), "{stderr}");
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    let after: Vec<_> = files(&cut)
+        .into_iter()
+        .map(|f| std::fs::read(cut.join(f)).unwrap())
+        .collect();
+    assert!(before == after, "a refused resume changes nothing");
+    // A sweep is not an ensemble.
+    shrinkcity()
+        .args(["sweep", "--quiet", "--scale", "0.02", "--end-year", "2021"])
+        .args(["--param", "labour.churn_rate=0.1,0.2", "--resume", "--out"])
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "holds a `ensemble`, not a `sweep`",
+        ));
+}
+
+const SWEEP: [&str; 12] = [
+    "sweep",
+    "--quiet",
+    "--scale",
+    "0.02",
+    "--end-year",
+    "2018",
+    "--param",
+    "migration.intercept=-2:-1:2",
+    "--param",
+    "labour.churn_rate=0.1,0.2",
+    "--runs",
+    "2",
+];
+
+fn sweep_args(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut a = SWEEP.to_vec();
+    a.extend(extra);
+    a
+}
+
+#[test]
+fn an_interrupted_sweep_or_shard_resumes_to_the_bytes_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [("sweep", vec![]), ("shard", vec!["--shard", "1/3"])] {
+        let full = dir.path().join(format!("{name}_full"));
+        let cut = dir.path().join(format!("{name}_cut"));
+        let with = |threads: &'static str| {
+            let mut e = extra.clone();
+            e.extend(["--threads", threads]);
+            sweep_args(&e)
+        };
+        shrinkcity()
+            .args(with("2"))
+            .arg("--out")
+            .arg(&full)
+            .assert()
+            .success();
+        // Two runs at a time: the finished runs may leave gaps in the run ids.
+        let kept = interrupt(&with("2"), &cut, 1);
+        let total = manifest(&full)["runs"].as_u64().unwrap();
+        assert!((1..total).contains(&kept), "{name}: {kept} of {total}");
+        let ids = {
+            let mut r = csv::Reader::from_path(cut.join("results.csv")).unwrap();
+            let mut ids: Vec<String> = r.records().map(|r| r.unwrap()[0].to_string()).collect();
+            ids.dedup();
+            ids
+        };
+        assert_eq!(ids.len() as u64, kept, "{name}: {ids:?}");
+        shrinkcity()
+            .args(with("1"))
+            .arg("--resume")
+            .arg("--out")
+            .arg(&cut)
+            .assert()
+            .success();
+        assert_same_folder(&full, &cut);
+    }
+    // Other --param values: the plan differs, and the resume is refused.
+    let cut = dir.path().join("other");
+    interrupt(&sweep_args(&["--threads", "1"]), &cut, 1);
+    let mut other = SWEEP.to_vec();
+    other[7] = "migration.intercept=-2:-1:3";
+    shrinkcity()
+        .args(other)
+        .arg("--resume")
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("plan.csv differs"));
+}
+
 // ------------------------------------------------------------------ invariants
 
 #[test]

@@ -201,6 +201,11 @@ pub struct EnsembleArgs {
     /// Also draw the ensemble as fan charts in <folder>/report.html (see `shrinkcity report`).
     #[arg(long)]
     pub report: bool,
+    /// Carry on the interrupted ensemble in the output folder (Ctrl-C keeps its finished runs):
+    /// run only the runs it lacks. Refused if the folder was made with another config or other
+    /// options; with no folder there, a new ensemble starts.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
 }
 
 impl EnsembleArgs {
@@ -209,6 +214,7 @@ impl EnsembleArgs {
             run: self.sim.options(&self.exec, &self.check),
             out: self.sim.out.clone(),
             force: self.exec.force,
+            resume: self.resume,
             runs: self.runs,
             snapshots: self.snapshots,
         }
@@ -240,6 +246,11 @@ pub struct SweepArgs {
     /// Join the shard folders with `shrinkcity merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
+    /// Carry on the interrupted sweep (or shard) in the output folder (Ctrl-C keeps its finished runs):
+    /// run only the runs it lacks. Refused if the folder was made with another config or other
+    /// options; with no folder there, a new sweep (or shard) starts.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
 }
 
 impl SweepArgs {
@@ -248,6 +259,7 @@ impl SweepArgs {
             run: self.sim.options(&self.exec, &self.check),
             out: self.sim.out.clone(),
             force: self.exec.force,
+            resume: self.resume,
             params: self.params.clone(),
             runs: self.runs,
             shard: self.shard,

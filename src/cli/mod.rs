@@ -150,12 +150,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run_command(&args),
         Command::Ensemble(args) => {
             let quiet = args.exec.quiet;
-            let done = experiment::ensemble(&args.options(), &mut Bar::new(quiet))?;
-            if !quiet {
+            let done = watched_runs(quiet, |watch| experiment::ensemble(&args.options(), watch))?;
+            if !quiet && done.reused == done.runs {
                 eprintln!(
-                    "wrote {} ({} runs, {:.1} s)",
+                    "{} already holds every run: nothing to run",
+                    done.dir.display()
+                );
+            } else if !quiet {
+                eprintln!(
+                    "wrote {} ({} runs{}, {:.1} s)",
                     done.dir.display(),
                     done.runs,
+                    reused(done.reused),
                     done.wall_time_s
                 );
             }
@@ -166,13 +172,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sweep(args) => {
             let quiet = args.exec.quiet;
-            let done = experiment::sweep(&args.options(), &mut Bar::new(quiet))?;
-            if !quiet {
+            let done = watched_runs(quiet, |watch| experiment::sweep(&args.options(), watch))?;
+            if !quiet && done.reused == done.runs {
                 eprintln!(
-                    "wrote {} ({} of {} runs, {:.1} s)",
+                    "{} already holds every run: nothing to run",
+                    done.dir.display()
+                );
+            } else if !quiet {
+                eprintln!(
+                    "wrote {} ({} of {} runs{}, {:.1} s)",
                     done.dir.display(),
                     done.runs,
                     done.plan_runs,
+                    reused(done.reused),
                     done.wall_time_s
                 );
             }
@@ -261,7 +273,7 @@ fn watched(
 ) -> anyhow::Result<Finished> {
     // Watch for signals before anything is written: one during set-up stops the run before
     // its first year, and the staging folder is removed.
-    signal::install()?;
+    signal::install("after the year in progress")?;
     let mut bar = Bar::new(quiet);
     let mut watch = Watch {
         stop: &signal::STOP,
@@ -269,6 +281,66 @@ fn watched(
         meter: &mut bar,
     };
     session(&mut watch)
+}
+
+/// Run an experiment (`ensemble`, `sweep`) with signals watched and a progress bar: the first
+/// signal stops it keeping the finished runs.
+fn watched_runs<T>(
+    quiet: bool,
+    experiment: impl FnOnce(&mut Watch) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    signal::install("and keeping the finished runs (runs in progress are dropped)")?;
+    let mut bar = Bar::new(quiet);
+    let mut meter = StopAfter {
+        inner: &mut bar,
+        left: signal::stop_after_runs(),
+    };
+    let mut watch = Watch {
+        stop: &signal::STOP,
+        staging: &signal::set_staging,
+        meter: &mut meter,
+    };
+    experiment(&mut watch)
+}
+
+/// A meter that sets the stop flag once `left` more runs have finished (the test hook of
+/// `signal::stop_after_runs`), and otherwise passes everything on.
+struct StopAfter<'a> {
+    inner: &'a mut dyn experiment::Meter,
+    left: Option<u64>,
+}
+
+impl experiment::Meter for StopAfter<'_> {
+    fn start(&mut self, len: u64, what: &str) {
+        self.inner.start(len, what);
+    }
+    fn set_position(&mut self, pos: u64) {
+        self.inner.set_position(pos);
+    }
+    fn inc(&mut self, n: u64) {
+        self.inner.inc(n);
+        if let Some(left) = &mut self.left {
+            *left = left.saturating_sub(n);
+            if *left == 0 {
+                signal::STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+    fn set_message(&mut self, message: &str) {
+        self.inner.set_message(message);
+    }
+    fn finish(&mut self) {
+        self.inner.finish();
+    }
+}
+
+/// `, N carried over` after a resume that reused finished runs.
+fn reused(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} carried over from the interrupted folder")
+    }
 }
 
 /// The folder, then the headline figures of the first and last year.

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use super::options::Meter;
-use super::{Run, RunControl, RunSpec, run_years};
+use super::{Outcome, Run, RunControl, RunSpec, run_years};
 use crate::config::{self, Config};
 use crate::engine::rng::mix;
 use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
@@ -144,21 +144,27 @@ impl Pools {
 }
 
 /// One run of a batch, without a progress bar: `Run::new` and `run_years`, with invariants
-/// checked after every year if `check` (always in debug builds).
+/// checked after every year if `check` (always in debug builds). A `stop` flag set during the
+/// run stops it between two years (`Outcome::Stopped`): an experiment drops such a run and
+/// keeps only the finished ones.
 pub fn run_batch_one(
     config: &Config,
     spec: &RunSpec,
     sink: &mut dyn Sink,
     check: bool,
-) -> anyhow::Result<()> {
+    stop: Option<&AtomicBool>,
+) -> anyhow::Result<Outcome> {
     let mut progress = |_| {};
+    if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        return Ok(Outcome::Stopped { last_year: None });
+    }
     let mut run = Run::new(config, spec, &mut progress);
     let control = RunControl {
         check: check || cfg!(debug_assertions),
+        stop,
         ..RunControl::default()
     };
-    run_years(&mut run, config.run.end_year, sink, &mut progress, &control)?;
-    Ok(())
+    run_years(&mut run, config.run.end_year, sink, &mut progress, &control)
 }
 
 /// A light sink: keeps the summary rows only, and writes agent snapshots if asked.

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod compare;
 pub mod ensemble;
 pub mod options;
+pub mod resume;
 pub mod sensitivity;
 pub mod session;
 pub mod stats;

@@ -256,7 +256,7 @@ pub fn sensitivity(
                 seed: derive_seed(spec.seed, (i % reps) as u64),
                 scale: spec.scale,
             };
-            run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check)?;
+            run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check, None)?;
             Ok(outputs
                 .iter()
                 .map(|o| summary_values(&sink.rows[o.year_index])[o.metric])

@@ -322,11 +322,13 @@ impl Job<'_> {
             threads_per_run: None,
             seeds: None,
             shard: None,
+            snapshots: None,
             merged_from: None,
             command_line: std::env::args().collect(),
             initial_population: Some(run.recorder.initial_population),
             wall_time_s: self.started.elapsed().as_secs_f64(),
             complete: outcome == Outcome::Complete,
+            runs_done: None,
             years: Some(RunYears {
                 last_year: last_year.unwrap_or(clock.start_year - 1),
                 checkpoint_year,

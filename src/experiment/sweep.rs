@@ -7,18 +7,27 @@
 //! their parameters). `results.csv` is written in run-id order as runs finish, through a
 //! reorder buffer, so its bytes do not depend on `--threads`; a shard writes the same rows
 //! for its run ids, which is why merging shards gives back the unsharded bytes.
+//!
+//! Stopped (the watch's stop flag, set on Ctrl-C), a sweep hands out no new run, drops the
+//! runs in progress, and moves its folder to `out` with `complete: false`: `results.csv` then
+//! holds the finished runs' rows, in run-id order with gaps. With `resume`, the same command
+//! reads those rows back and runs only the missing run ids, writing each run's rows in its
+//! place: the bytes are those of an uninterrupted sweep (or shard).
 
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::RunSpec;
 use super::batch::{
     Pools, SummarySink, assignment, default_out, derive_seed, run_batch_one, summary_fields,
     summary_metrics,
 };
-use super::options::{Meter, RunOptions};
+use super::options::RunOptions;
+use super::resume::{self, interrupted, interrupted_early};
+use super::session::Watch;
+use super::{Outcome, RunSpec};
 use crate::config::UsageError;
 use crate::output::{FolderKind, Manifest, Staging};
 
@@ -30,6 +39,9 @@ pub struct SweepOptions {
     pub out: Option<PathBuf>,
     /// Replace an existing folder at `out`.
     pub force: bool,
+    /// Carry on the interrupted sweep (or shard) at `out`, made with the same config and
+    /// options: run only the run ids it lacks. Nothing at `out`: start afresh.
+    pub resume: bool,
     /// The swept parameters (the first varies slowest); each key at most once.
     pub params: Vec<Param>,
     /// Replicates per point (at least 1).
@@ -56,6 +68,8 @@ pub struct SweepOutcome {
     /// Runs this folder holds (a shard: its own), and runs in the whole plan.
     pub runs: usize,
     pub plan_runs: usize,
+    /// Runs carried over from an interrupted folder by `resume`.
+    pub reused: usize,
     pub wall_time_s: f64,
 }
 
@@ -210,8 +224,9 @@ impl Plan {
     }
 }
 
-/// Run the sweep (or one shard of it) and write its folder.
-pub fn sweep(opts: &SweepOptions, meter: &mut dyn Meter) -> anyhow::Result<SweepOutcome> {
+/// Run the sweep (or one shard of it) and write its folder. Stopped by `watch.stop`, it keeps
+/// the finished runs at `out` and returns `Interrupted`.
+pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutcome> {
     let mut keys: Vec<&str> = opts.params.iter().map(|p| p.key.as_str()).collect();
     keys.sort_unstable();
     if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
@@ -245,35 +260,89 @@ pub fn sweep(opts: &SweepOptions, meter: &mut dyn Meter) -> anyhow::Result<Sweep
     }
 
     let out = default_out(&opts.out, &loaded, "sweep");
-    let staging = Staging::create(&out, opts.force, FolderKind::Experiment)?;
-    write_plan(&staging.path().join("plan.csv"), &plan)?;
-    let results_path = staging.path().join("results.csv");
-    let mut results = csv::Writer::from_path(&results_path)
-        .with_context(|| format!("cannot create {}", results_path.display()))?;
+    let mut manifest = Manifest::experiment("sweep", &loaded, spec.seed, spec.scale);
+    manifest.runs = Some(mine.len());
+    manifest.shard = opts.shard.map(|(i, n)| format!("{i}/{n}"));
+    let plan_csv = plan_bytes(&plan)?;
+    let previous = resume::previous(
+        &out,
+        opts.resume,
+        opts.force,
+        &manifest,
+        &loaded.config,
+        &[("plan.csv", &plan_csv)],
+    )?;
+    if let Some(p) = &previous
+        && p.manifest.complete
+    {
+        return Ok(SweepOutcome {
+            dir: out,
+            runs: mine.len(),
+            plan_runs: plan.runs(),
+            reused: mine.len(),
+            wall_time_s: 0.0,
+        });
+    }
     let mut header = vec!["run_id".to_string(), "seed".into()];
     header.extend(plan.params.iter().map(|p| p.key.clone()));
     header.extend(["year".into(), "metric".into(), "value".into()]);
+    // The finished runs' rows of an interrupted sweep, by run id, as written.
+    let mut old: BTreeMap<usize, Vec<csv::ByteRecord>> = match &previous {
+        Some(p) => read_results(&p.dir.join("results.csv"), &header)?,
+        None => BTreeMap::new(),
+    };
+    let reused = old.len();
+    let todo: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|id| !old.contains_key(id))
+        .collect();
+
+    let staging = Staging::create(
+        &out,
+        opts.force || previous.is_some(),
+        FolderKind::Experiment,
+    )?;
+    (watch.staging)(Some(staging.path()));
+    fs::write(staging.path().join("plan.csv"), &plan_csv)
+        .with_context(|| format!("cannot write {}", staging.path().display()))?;
+    let results_path = staging.path().join("results.csv");
+    let mut results = csv::Writer::from_path(&results_path)
+        .with_context(|| format!("cannot create {}", results_path.display()))?;
     results.write_record(&header)?;
     let metrics = summary_metrics();
 
-    let pools = Pools::new(opts.run.threads, mine.len())?;
-    meter.start(mine.len() as u64, "runs");
+    let pools = Pools::new(opts.run.threads, todo.len().max(1))?;
+    let stop = watch.stop;
+    let meter = &mut *watch.meter;
+    meter.start(todo.len() as u64, "runs");
     let started = Instant::now();
+    let mut finished = reused;
     let result = pools.run_ordered(
-        mine.len(),
+        todo.len(),
         |k| {
-            let id = mine[k];
+            let id = todo[k];
             let (loaded, _) = opts.run.resolve_with(&sets(id))?;
             let mut sink = SummarySink::new();
             let spec = RunSpec {
                 seed: plan.seed(id),
                 scale: spec.scale,
             };
-            run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check)?;
-            Ok(sink.rows)
+            let outcome =
+                run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check, Some(stop))?;
+            Ok((outcome == Outcome::Complete).then_some(sink.rows))
         },
         |k, rows| {
-            let id = mine[k];
+            let id = todo[k];
+            // The carried-over runs before this one go first: the file stays in run-id order.
+            while let Some(entry) = old.first_entry()
+                && *entry.key() < id
+            {
+                for rec in entry.remove() {
+                    results.write_byte_record(&rec)?;
+                }
+            }
+            let Some(rows) = rows else { return Ok(()) };
             let mut prefix = vec![id.to_string(), plan.seed(id).to_string()];
             prefix.extend(plan.values(id).into_iter().map(String::from));
             for row in &rows {
@@ -288,36 +357,81 @@ pub fn sweep(opts: &SweepOptions, meter: &mut dyn Meter) -> anyhow::Result<Sweep
                 }
             }
             results.flush()?;
+            finished += 1;
             Ok(())
         },
         meter,
     );
     meter.finish();
-    result?;
-    results.flush()?;
+    let result = result.and_then(|()| {
+        for rec in old.into_values().flatten() {
+            results.write_byte_record(&rec)?;
+        }
+        results.flush()?;
+        Ok(())
+    });
     drop(results);
+    if let Err(e) = result {
+        (watch.staging)(None);
+        return Err(e);
+    }
 
-    let mut manifest = Manifest::experiment("sweep", &loaded, spec.seed, spec.scale);
-    manifest.runs = Some(mine.len());
     manifest.threads = pools.across;
     manifest.threads_per_run = Some(pools.within);
-    manifest.shard = opts.shard.map(|(i, n)| format!("{i}/{n}"));
     manifest.wall_time_s = started.elapsed().as_secs_f64();
-    let dir = staging
-        .finish(&loaded.config, &manifest)
-        .context("writing the sweep folder")?;
+    if finished < mine.len() {
+        (watch.staging)(None);
+        if finished == 0 {
+            return Err(interrupted_early(previous.as_ref()));
+        }
+        manifest.complete = false;
+        manifest.runs_done = Some(finished);
+        let dir = staging
+            .finish(&loaded.config, &manifest)
+            .context("writing the sweep folder")?;
+        return Err(interrupted(finished, mine.len(), &dir));
+    }
+    let dir = staging.finish(&loaded.config, &manifest);
+    (watch.staging)(None);
+    let dir = dir.context("writing the sweep folder")?;
     Ok(SweepOutcome {
         dir,
         runs: mine.len(),
         plan_runs: plan.runs(),
+        reused,
         wall_time_s: manifest.wall_time_s,
     })
 }
 
+/// The rows of an interrupted sweep's `results.csv`, grouped by run id (refused unless its
+/// header is `header`).
+fn read_results(
+    path: &Path,
+    header: &[String],
+) -> anyhow::Result<BTreeMap<usize, Vec<csv::ByteRecord>>> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if r.headers()?.iter().ne(header.iter().map(String::as_str)) {
+        return Err(UsageError::msg(format!(
+            "cannot resume: {} has another header than this sweep writes",
+            path.display()
+        )));
+    }
+    let mut out: BTreeMap<usize, Vec<csv::ByteRecord>> = BTreeMap::new();
+    for rec in r.byte_records() {
+        let rec = rec.with_context(|| format!("cannot read {}", path.display()))?;
+        let id = std::str::from_utf8(&rec[0])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("{}: run_id is not a number", path.display()))?;
+        out.entry(id).or_default().push(rec);
+    }
+    Ok(out)
+}
+
 /// `plan.csv`: every run of the sweep (whatever the shard), with its seed and values.
-fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+fn plan_bytes(plan: &Plan) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["run_id".to_string(), "seed".into()];
     header.extend(plan.params.iter().map(|p| p.key.clone()));
     w.write_record(&header)?;
@@ -326,8 +440,7 @@ fn write_plan(path: &Path, plan: &Plan) -> anyhow::Result<()> {
         row.extend(plan.values(id).into_iter().map(String::from));
         w.write_record(&row)?;
     }
-    w.flush()?;
-    Ok(())
+    Ok(w.into_inner()?)
 }
 
 /// Join the shard folders of one sweep into `opts.out`, byte-identical to the unsharded sweep.
@@ -447,6 +560,7 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
         dir,
         runs: total,
         plan_runs: total,
+        reused: 0,
         wall_time_s: manifest.wall_time_s,
     })
 }

@@ -24,6 +24,15 @@ pub enum Snapshots {
 }
 
 impl Snapshots {
+    /// As `--snapshots` takes it: `all`, `none` or `every:N`.
+    pub fn label(self) -> String {
+        match self {
+            Snapshots::All => "all".into(),
+            Snapshots::None => "none".into(),
+            Snapshots::Every(n) => format!("every:{n}"),
+        }
+    }
+
     pub fn includes(self, year: i32, start: i32) -> bool {
         match self {
             Snapshots::All => true,

@@ -44,6 +44,9 @@ pub struct Manifest {
     /// `I/N` for one shard of a sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// The agent snapshot years of every run, as `--snapshots` takes them (ensembles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<String>,
     /// The shard folders a merged sweep was joined from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_from: Option<Vec<String>>,
@@ -53,8 +56,13 @@ pub struct Manifest {
     pub initial_population: Option<i64>,
     /// Wall time of this invocation (a resumed run counts only its own part).
     pub wall_time_s: f64,
-    /// False for a run stopped by Ctrl-C or SIGTERM: `shrinkcity resume` finishes it.
+    /// False for a run stopped by Ctrl-C or SIGTERM: `shrinkcity resume` finishes it (an
+    /// ensemble or a sweep: the same command with `--resume`).
     pub complete: bool,
+    /// In an interrupted experiment folder: the runs finished and kept so far (the same
+    /// command with `--resume` runs the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_done: Option<usize>,
     /// Which years a run folder holds (run folders).
     #[serde(flatten)]
     pub years: Option<RunYears>,
@@ -88,11 +96,13 @@ impl Manifest {
             threads_per_run: Some(1),
             seeds: None,
             shard: None,
+            snapshots: None,
             merged_from: None,
             command_line: std::env::args().collect(),
             initial_population: None,
             wall_time_s: 0.0,
             complete: true,
+            runs_done: None,
             years: None,
         }
     }
