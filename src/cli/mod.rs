@@ -151,19 +151,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ensemble(args) => {
             let quiet = args.exec.quiet;
             let done = watched_runs(quiet, |watch| experiment::ensemble(&args.options(), watch))?;
-            if !quiet && done.reused == done.runs {
-                eprintln!(
-                    "{} already holds every run: nothing to run",
-                    done.dir.display()
-                );
-            } else if !quiet {
-                eprintln!(
-                    "wrote {} ({} runs{}, {:.1} s)",
-                    done.dir.display(),
-                    done.runs,
-                    reused(done.reused),
-                    done.wall_time_s
-                );
+            if !quiet {
+                let runs = format!("{} runs", done.runs);
+                say_batch(&done.dir, &runs, done.runs, done.reused, done.wall_time_s);
             }
             if args.report {
                 write_report(done.dir, quiet)?;
@@ -173,20 +163,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(args) => {
             let quiet = args.exec.quiet;
             let done = watched_runs(quiet, |watch| experiment::sweep(&args.options(), watch))?;
-            if !quiet && done.reused == done.runs {
-                eprintln!(
-                    "{} already holds every run: nothing to run",
-                    done.dir.display()
-                );
-            } else if !quiet {
-                eprintln!(
-                    "wrote {} ({} of {} runs{}, {:.1} s)",
-                    done.dir.display(),
-                    done.runs,
-                    done.plan_runs,
-                    reused(done.reused),
-                    done.wall_time_s
-                );
+            if !quiet {
+                let runs = format!("{} of {} runs", done.runs, done.plan_runs);
+                say_batch(&done.dir, &runs, done.runs, done.reused, done.wall_time_s);
             }
             Ok(())
         }
@@ -335,11 +314,18 @@ impl experiment::Meter for StopAfter<'_> {
 }
 
 /// `, N carried over` after a resume that reused finished runs.
-fn reused(n: usize) -> String {
-    if n == 0 {
-        String::new()
+/// What an ensemble or a sweep wrote: `runs` ("4 runs", "6 of 12 runs"), of which `reused`
+/// came from the interrupted folder; or that a resumed folder already held every run.
+fn say_batch(dir: &std::path::Path, runs: &str, total: usize, reused: usize, wall_time_s: f64) {
+    if reused == total {
+        eprintln!("{} already holds every run: nothing to run", dir.display());
+    } else if reused == 0 {
+        eprintln!("wrote {} ({runs}, {wall_time_s:.1} s)", dir.display());
     } else {
-        format!(", {n} carried over from the interrupted folder")
+        eprintln!(
+            "wrote {} ({runs}, {reused} carried over from the interrupted folder, {wall_time_s:.1} s)",
+            dir.display()
+        );
     }
 }
 
