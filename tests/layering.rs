@@ -32,7 +32,7 @@ fn upward_paths(source: &str, own: usize) -> Vec<String> {
             let before = rest[..at].chars().next_back();
             rest = &rest[at + "crate::".len()..];
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                continue; // e.g. `shrinkcity::crate` would not be ours; `$crate::` is a macro's
+                continue; // the end of another name, such as `mycrate::`
             }
             let module: String = rest
                 .chars()

@@ -68,8 +68,8 @@ pub fn keys(pattern: Option<&str>) -> Vec<Key> {
         .collect()
 }
 
-/// The dotted path of every value that is not a table.
-fn leaves<'a>(table: &'a Table, prefix: &str, out: &mut Vec<(String, &'a Value)>) {
+/// The dotted path of every value that is not a table, in table order.
+pub fn leaves<'a>(table: &'a Table, prefix: &str, out: &mut Vec<(String, &'a Value)>) {
     for (k, v) in table {
         let path = if prefix.is_empty() {
             k.clone()

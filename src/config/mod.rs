@@ -9,7 +9,7 @@ mod series;
 mod validate;
 
 pub use error::{ConfigError, UsageError};
-pub use keys::{Key, keys};
+pub use keys::{Key, keys, leaves};
 pub use schema::*;
 pub use series::Series;
 

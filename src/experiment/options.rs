@@ -71,7 +71,7 @@ impl RunOptions {
     }
 }
 
-/// About 200 bytes each: 50 million agents need some 10 GB.
+/// About 240 bytes each (docs/PERFORMANCE.md): 50 million agents need some 12 GB.
 const MAX_AGENTS: f64 = 5e7;
 
 /// `--scale`: above 0 and at most 20.

@@ -115,33 +115,13 @@ pub fn previous(
 /// The dotted keys whose values differ between two `config.toml` texts, as
 /// `config KEY: OLD there, NEW here` (at most five, then how many more).
 fn config_differences(old: &str, new: &str) -> Vec<String> {
-    fn flatten(
-        prefix: &str,
-        v: &toml::Value,
-        out: &mut std::collections::BTreeMap<String, String>,
-    ) {
-        match v {
-            toml::Value::Table(t) => {
-                for (k, v) in t {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    flatten(&key, v, out);
-                }
-            }
-            _ => {
-                out.insert(prefix.to_string(), v.to_string());
-            }
-        }
-    }
-    let leaves = |text: &str| {
-        let mut out = std::collections::BTreeMap::new();
-        if let Ok(v) = text.parse::<toml::Table>() {
-            flatten("", &toml::Value::Table(v), &mut out);
-        }
-        out
+    let leaves = |text: &str| -> std::collections::BTreeMap<String, String> {
+        let Ok(table) = text.parse::<toml::Table>() else {
+            return Default::default();
+        };
+        let mut paths = Vec::new();
+        config::leaves(&table, "", &mut paths);
+        paths.into_iter().map(|(k, v)| (k, v.to_string())).collect()
     };
     let (a, b) = (leaves(old), leaves(new));
     if a.is_empty() {
