@@ -30,7 +30,7 @@ $bin sweep "${sweep[@]}" --shard 1/2 --out shard1 $q
 $bin merge shard0 shard1 --out merged > /dev/null
 $bin sensitivity --scale 0.05 --param migration.climate_weight=0:1 \
   --param labour.local_wage_growth=0.01:0.05 --trajectories 2 --out sens $q
-$bin calibrate --params migration.intercept,housing.price_response --budget 5 --seeds 2 --scale 0.05 \
+$bin calibrate --params migration.intercept,housing.ask_heat --budget 5 --seeds 2 --scale 0.05 \
   --out calib $q > calibrate.txt
 $bin targets run1 > targets_run1.txt
 $bin compare run1 run2 --out cmp.csv > compare.txt

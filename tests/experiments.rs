@@ -311,7 +311,7 @@ fn morris_ranks_a_parameter_the_model_never_reads_last_with_mu_star_zero() {
         .args(["--quiet", "--scale", "0.01", "--end-year", "2020"])
         .args(["--param", "city.climate.mean_temp_c=-10:10"])
         .args(["--param", "migration.intercept=-2:-1"])
-        .args(["--param", "housing.price_response=0.05:0.3"])
+        .args(["--param", "housing.ask_heat=0.05:0.3"])
         .arg("--out")
         .arg(&out)
         .assert()

@@ -159,6 +159,7 @@ fn check(c: &Config, k: &mut Checker) {
     );
     k.range("city.floor_area_sd_m2", ci.floor_area_sd_m2, 0.0, 200.0);
     k.range("city.price_per_m2", ci.price_per_m2, 100.0, 1e6);
+    k.range("city.rent_per_m2", ci.rent_per_m2, 1.0, 1e5);
     k.range(
         "city.savings_years_of_income",
         ci.savings_years_of_income,
@@ -482,11 +483,23 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("migration.return_rate", m.return_rate, 0.0, 1.0);
 
     let h = &c.housing;
-    k.range("housing.price_response", h.price_response, 0.0, 2.0);
-    k.range("housing.price_momentum", h.price_momentum, 0.0, 0.99);
-    k.range("housing.max_price_change", h.max_price_change, 0.0, 0.9);
-    k.range("housing.keenness_min", h.keenness_min, 0.0, 1.0);
-    k.range("housing.keenness_max", h.keenness_max, 1.0, 100.0);
+    k.range("housing.ask_markup", h.ask_markup, -1.0, 1.0);
+    k.range("housing.ask_heat", h.ask_heat, 0.0, 2.0);
+    k.range("housing.ask_cut", h.ask_cut, 0.0, 0.9);
+    k.series("housing.mortgage_rate", &h.mortgage_rate, 0.0, 0.3);
+    k.range("housing.holding_cost", h.holding_cost, 0.0, 0.2);
+    k.range("housing.expectation_weight", h.expectation_weight, 0.0, 5.0);
+    k.range("housing.tenure_sensitivity", h.tenure_sensitivity, 0.0, 100.0);
+    k.range("housing.rent_response", h.rent_response, 0.0, 2.0);
+    k.range(
+        "housing.natural_rental_vacancy",
+        h.natural_rental_vacancy,
+        0.0,
+        0.9,
+    );
+    k.range("housing.investors_per_1000", h.investors_per_1000, 0.0, 1000.0);
+    k.range("housing.investor_yield", h.investor_yield, 0.001, 0.5);
+    k.range("housing.investor_yield_sd", h.investor_yield_sd, 0.0, 3.0);
     k.range("housing.down_payment_share", h.down_payment_share, 0.0, 1.0);
     k.range(
         "housing.emigrant_sell_share",
@@ -499,13 +512,6 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("housing.relist_rate", h.relist_rate, 0.0, 1.0);
     k.range("housing.loss_aversion", h.loss_aversion, 0.0, 20.0);
     k.range("housing.upgrade_rate", h.upgrade_rate, 0.0, 1.0);
-    k.range(
-        "housing.expectation_sensitivity",
-        h.expectation_sensitivity,
-        0.0,
-        100.0,
-    );
-    k.range("housing.value_sensitivity", h.value_sensitivity, 0.0, 10.0);
     k.range(
         "housing.new_household_buy_share",
         h.new_household_buy_share,
@@ -532,7 +538,17 @@ fn check(c: &Config, k: &mut Checker) {
         1,
         1_000_000,
     );
+    k.series("housing.construction_cost", &h.construction_cost, 1.0, 1e6);
+    k.range("housing.construction_rate", h.construction_rate, 0.0, 1.0);
     k.range("housing.new_estate_quality", h.new_estate_quality, 0.1, 3.0);
+    k.int(
+        "housing.abandon_after_years",
+        i64::from(h.abandon_after_years),
+        1,
+        100,
+    );
+    k.range("housing.abandon_max_quality", h.abandon_max_quality, 0.0, 10.0);
+    k.range("housing.abandon_rate", h.abandon_rate, 0.0, 1.0);
 
     let e = &c.economy;
     k.range("economy.base_consumption", e.base_consumption, 0.0, 1e7);

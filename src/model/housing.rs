@@ -45,6 +45,28 @@ pub struct Dwelling {
     /// Occupying household, if any.
     pub occupant: Option<HouseholdId>,
     pub last_sale_price: f32,
+    /// Asking price while for sale, yuan (0 otherwise).
+    pub ask: f32,
+    /// Held by a landlord to let (occupied by renters, or empty and to let).
+    pub to_let: bool,
+    /// Whole years the home has stood empty.
+    pub empty_years: u8,
+}
+
+impl Dwelling {
+    /// A dwelling of `floor_area_m2` in `estate`, empty and not on the market.
+    pub fn new(estate: u32, floor_area_m2: f32, state: DwellingState) -> Self {
+        Dwelling {
+            estate,
+            floor_area_m2,
+            state,
+            occupant: None,
+            last_sale_price: 0.0,
+            ask: 0.0,
+            to_let: false,
+            empty_years: 0,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -91,10 +113,21 @@ impl HousingStock {
         }
     }
 
-    fn occupy(&mut self, d: DwellingId, hid: HouseholdId) {
+    fn occupy(&mut self, d: DwellingId, hid: HouseholdId, tenure: Tenure) {
         let dw = &mut self.dwellings[d.0 as usize];
         dw.state = DwellingState::Occupied;
         dw.occupant = Some(hid);
+        dw.ask = 0.0;
+        dw.empty_years = 0;
+        dw.to_let = tenure == Tenure::Renter;
+    }
+
+    /// Homes not demolished.
+    pub fn standing(&self) -> usize {
+        self.dwellings
+            .iter()
+            .filter(|d| d.state != DwellingState::Demolished)
+            .count()
     }
 
     fn release(&mut self, d: DwellingId, state: DwellingState) {
@@ -106,44 +139,85 @@ impl HousingStock {
 
 #[derive(Resource, Clone, Debug, Serialize, Deserialize)]
 pub struct HousingMarket {
+    /// The price index: this year's sale prices over the sold homes' floor area × quality,
+    /// yuan per quality-m² (last year's when nothing sold).
     pub price_per_m2: f64,
     /// Last year's price growth, fraction.
     pub last_growth: f64,
-    /// Last year's sales / listings.
+    /// Last year's share of listings sold (`market_ratio` of sales and listings).
     pub saleability: f64,
+    /// Last year's bidders per listing (`market_ratio` of bidders and listings).
+    pub heat: f64,
+    /// Yearly rent per quality-m², yuan.
+    pub rent_per_m2: f64,
+    /// Last year's share of homes to let that stood empty after the year's lettings.
+    pub rental_vacancy: f64,
 }
 
 // ---------------------------------------------------------------- rules
 
-/// Next year's price: buyers against listings, plus momentum from last year's growth,
-/// within a yearly band.
-pub fn next_price(
-    h: &HousingConfig,
-    price: f64,
-    buyers: f64,
-    listings: f64,
-    last_growth: f64,
-) -> f64 {
-    let pressure = if buyers + listings > 0.0 {
-        (buyers - listings) / (buyers + listings)
-    } else {
-        0.0
-    };
-    let g = (h.price_response * pressure + h.price_momentum * last_growth)
-        .clamp(-h.max_price_change, h.max_price_change);
-    price * (1.0 + g)
+/// A ratio of two yearly counts as sellers and developers read it, (a + 1) / (b + 1), so that
+/// a year with none of either still gives a finite, informative estimate (Laplace's rule of
+/// succession): sales over listings (saleability), bidders over listings (heat).
+pub fn market_ratio(a: u64, b: u64) -> f64 {
+    (a as f64 + 1.0) / (b as f64 + 1.0)
 }
 
-/// How keen households are to buy, relative to flat prices at start-year affordability:
-/// falling prices make buyers wait (`expectation_sensitivity` × last year's growth), homes
-/// cheap relative to wages draw them (`relative_price` = price / wage index / start price,
-/// to the power −`value_sensitivity`). The two offset each other before the bounds apply,
-/// so deep cheapness can bring back buyers who expect further falls, and no boom multiplies
-/// the usual number of buyers by more than `keenness_max`.
-pub fn buyer_keenness(h: &HousingConfig, last_growth: f64, relative_price: f64) -> f64 {
-    ((h.expectation_sensitivity * last_growth).exp()
-        * relative_price.max(1e-9).powf(-h.value_sensitivity))
-    .clamp(h.keenness_min, h.keenness_max)
+/// The asking price of a new listing: the comparable price (`comparable`: the sales index ×
+/// size × quality) times exp(`ask_markup` + `ask_heat` × ln(heat)), where `heat` is last
+/// year's bidders (buyers who could afford a listing) per listing. Sellers ask more over
+/// comparable sales when many buyers compete for few homes and less when homes sit unsold
+/// (Baptista et al. 2016: the markup falls with the time on market; Anenberg 2016).
+pub fn asking_price(h: &HousingConfig, comparable: f64, heat: f64) -> f64 {
+    comparable * (h.ask_markup + h.ask_heat * heat.ln()).exp()
+}
+
+/// The yearly return of owning over renting, per yuan of price: the rent saved (`rent` per
+/// quality-m² over `price` per quality-m²) less the user cost of owning (mortgage rate and
+/// holding costs) plus the expected price growth, which buyers take as a share of last
+/// year's (`last_growth`; adaptive expectations). Positive when buying is the better deal.
+pub fn owning_gain(h: &HousingConfig, year: i32, price: f64, rent: f64, last_growth: f64) -> f64 {
+    rent / price - h.mortgage_rate.at(year) - h.holding_cost + h.expectation_weight * last_growth
+}
+
+/// The probability of choosing to buy (rather than rent or stay): a logit whose odds are
+/// `base`'s when owning and renting cost the same (`gain` = 0) and multiply by
+/// exp(`tenure_sensitivity` × `gain`).
+pub fn buy_probability(h: &HousingConfig, base: f64, gain: f64) -> f64 {
+    if base >= 1.0 {
+        return 1.0;
+    }
+    let odds = base / (1.0 - base) * (h.tenure_sensitivity * gain).exp();
+    odds / (1.0 + odds)
+}
+
+/// Next year's rent per quality-m²: landlords raise rents when few homes to let stand empty
+/// and cut them when many do, by `rent_response` per unit of rental vacancy away from its
+/// natural rate (in logs, so a rent never turns negative).
+pub fn next_rent(h: &HousingConfig, rent: f64, rental_vacancy: f64) -> f64 {
+    rent * (h.rent_response * (h.natural_rental_vacancy - rental_vacancy)).exp()
+}
+
+/// Homes started this year: developers build when a new home would sell for more than it
+/// costs, expected revenue being the price × the new estates' quality × the chance of a sale
+/// (saleability); `construction_rate` homes per standing home per unit of margin. When the
+/// margin is negative nothing is built: housing is durable, so a shrinking city keeps its
+/// stock and its prices fall below construction cost (Glaeser & Gyourko 2005).
+pub fn housing_starts(
+    h: &HousingConfig,
+    year: i32,
+    standing: f64,
+    price: f64,
+    saleability: f64,
+) -> f64 {
+    let margin = price * h.new_estate_quality * saleability / h.construction_cost.at(year) - 1.0;
+    h.construction_rate * standing * margin.max(0.0)
+}
+
+/// The gross rental yield of buying a home of `area_quality` (floor area × quality) to let at
+/// `ask`.
+pub fn rental_yield_of(rent_per_m2: f64, area_quality: f32, ask: f32) -> f64 {
+    rent_per_m2 * f64::from(area_quality) / f64::from(ask)
 }
 
 /// How willing an owner is to put a home on the market, 0-1: 1 unless selling now would
@@ -168,6 +242,9 @@ enum MoverKind {
     },
     Formation(usize),
     Arrival(usize),
+    /// A buy-to-let investor (local or from the surrounding counties): buys the listing with
+    /// the best rental yield if it yields `investor_yield`, and lets it.
+    Investor,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -178,43 +255,55 @@ struct Mover {
     wants_to_buy: bool,
 }
 
-/// Listings grouped by estate, estates in descending quality; buyers walk it from the top.
+/// Listings grouped by estate, estates in descending quality; buyers walk it from the top,
+/// and take an estate's cheapest listing.
 struct ListingBook {
     order: Vec<u32>,
+    /// Each estate's listings, the cheapest ask last.
     by_estate: Vec<Vec<DwellingId>>,
-    /// Floor area and quality of the listing on top of each estate in `order` (same
-    /// positions), so a buyer's walk reads one short array instead of a dwelling per estate.
+    /// The ask and the floor area × quality of the cheapest listing of each estate in `order`
+    /// (same positions), so a buyer's walk reads one short array instead of a dwelling per
+    /// estate.
     top: Vec<(f32, f32)>,
 }
 
 /// The dwellings a year's trading starts from, each list in id order: occupied homes in
-/// shanty estates (demolition candidates), empty homes, and listings.
+/// shanty estates (demolition candidates), empty homes to let, empty homes held by absent
+/// owners, and listings; and the count of homes to let.
 struct Openings {
     shanties: Vec<DwellingId>,
-    vacant: Vec<DwellingId>,
+    to_let: Vec<DwellingId>,
+    held: Vec<DwellingId>,
     for_sale: Vec<DwellingId>,
+    rental_homes: u64,
 }
 
 impl Openings {
-    /// One pass over the stock, split across threads by dwelling id, finds all three lists at
+    /// One pass over the stock, split across threads by dwelling id, finds all the lists at
     /// once (each in id order).
     fn find(stock: &HousingStock) -> Self {
         let parts = par_parts(&stock.dwellings, |first, part| {
             let mut found = Openings {
                 shanties: Vec::new(),
-                vacant: Vec::new(),
+                to_let: Vec::new(),
+                held: Vec::new(),
                 for_sale: Vec::new(),
+                rental_homes: 0,
             };
             for (j, d) in part.iter().enumerate() {
                 let id = DwellingId((first + j) as u32);
                 match d.state {
-                    DwellingState::Occupied if stock.estates[d.estate as usize].shanty => {
-                        found.shanties.push(id)
+                    DwellingState::Occupied => {
+                        if stock.estates[d.estate as usize].shanty {
+                            found.shanties.push(id)
+                        }
                     }
-                    DwellingState::Vacant => found.vacant.push(id),
+                    DwellingState::Vacant if d.to_let => found.to_let.push(id),
+                    DwellingState::Vacant => found.held.push(id),
                     DwellingState::ForSale => found.for_sale.push(id),
-                    _ => {}
+                    DwellingState::Demolished => continue,
                 }
+                found.rental_homes += u64::from(d.to_let);
             }
             found
         });
@@ -223,21 +312,27 @@ impl Openings {
         };
         Openings {
             shanties: join(|o| &o.shanties),
-            vacant: join(|o| &o.vacant),
+            to_let: join(|o| &o.to_let),
+            held: join(|o| &o.held),
             for_sale: join(|o| &o.for_sale),
+            rental_homes: parts.iter().map(|o| o.rental_homes).sum(),
         }
     }
 }
 
 impl ListingBook {
     /// The book of `listings` (in id order).
-    fn new(stock: &HousingStock, listings: &[DwellingId], rng: &mut SimRng) -> Self {
+    fn new(stock: &HousingStock, listings: &[DwellingId]) -> Self {
         let mut by_estate = vec![Vec::new(); stock.estates.len()];
         for &d in listings {
             by_estate[stock.dwellings[d.0 as usize].estate as usize].push(d);
         }
         for l in &mut by_estate {
-            shuffle(l, rng);
+            // Dearest first, so the cheapest is popped first; ties by id.
+            l.sort_unstable_by(|a: &DwellingId, b| {
+                let ask = |d: &DwellingId| stock.dwellings[d.0 as usize].ask;
+                ask(b).total_cmp(&ask(a)).then(b.cmp(a))
+            });
         }
         let mut order: Vec<u32> = (0..stock.estates.len() as u32)
             .filter(|&e| !by_estate[e as usize].is_empty())
@@ -266,27 +361,30 @@ impl ListingBook {
             .last()
             .expect("estates in the book have listings");
         let dw = &stock.dwellings[d.0 as usize];
-        (dw.floor_area_m2, stock.estates[dw.estate as usize].quality)
+        (
+            dw.ask,
+            dw.floor_area_m2 * stock.estates[dw.estate as usize].quality,
+        )
     }
 
     fn len(&self) -> usize {
         self.by_estate.iter().map(Vec::len).sum()
     }
 
-    /// The buyer walks estates from the best, taking an affordable one with probability
-    /// `preference` at each; if none is taken, the last affordable one seen.
+    /// The buyer walks estates from the best, taking an estate's cheapest listing if its ask
+    /// is within the budget with probability `preference` at each; if none is taken, the last
+    /// affordable one seen.
     fn buy(
         &mut self,
         stock: &HousingStock,
-        price: f64,
         budget: f64,
         preference: f64,
         rng: &mut SimRng,
     ) -> Option<DwellingId> {
         let mut fallback = None;
         let mut chosen = None;
-        for (pos, &(area, quality)) in self.top.iter().enumerate() {
-            if home_value(area, quality, price) <= budget {
+        for (pos, &(ask, _)) in self.top.iter().enumerate() {
+            if f64::from(ask) <= budget {
                 fallback = Some(pos);
                 if rng.chance(preference) {
                     chosen = Some(pos);
@@ -298,13 +396,33 @@ impl ListingBook {
         Some(self.take(stock, pos))
     }
 
+    /// An investor takes the listing with the best gross yield at `rent_per_m2`, if it yields
+    /// at least `required`.
+    fn invest(
+        &mut self,
+        stock: &HousingStock,
+        rent_per_m2: f64,
+        required: f64,
+    ) -> Option<DwellingId> {
+        let yield_of = |&(ask, area_quality): &(f32, f32)| {
+            rental_yield_of(rent_per_m2, area_quality, ask)
+        };
+        let (pos, best) = self
+            .top
+            .iter()
+            .map(yield_of)
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+        (best >= required).then(|| self.take(stock, pos))
+    }
+
     /// A listing from the worst estate, for a renter when nothing else is empty.
     fn take_worst(&mut self, stock: &HousingStock) -> Option<DwellingId> {
         let pos = self.order.len().checked_sub(1)?;
         Some(self.take(stock, pos))
     }
 
-    /// Take the top listing of the estate at `pos` in the walk.
+    /// Take the cheapest listing of the estate at `pos` in the walk.
     fn take(&mut self, stock: &HousingStock, pos: usize) -> DwellingId {
         let e = self.order[pos] as usize;
         let d = self.by_estate[e]
@@ -322,73 +440,110 @@ impl ListingBook {
 
 // ---------------------------------------------------------------- systems
 
-/// Dwellings left behind are listed (sold by emigrants or heirs) or kept empty; unsold
-/// listings are withdrawn and empty homes relisted, each with a yearly probability. Owners
-/// who would sell at a loss list less (`seller_willingness`).
+/// The yearly pass over the stock, before trading: unsold listings are withdrawn (kept empty)
+/// or cut; empty homes are relisted by their owners, who list less when they would sell at a
+/// loss (`seller_willingness`); homes long empty in poor estates are abandoned; then the
+/// dwellings left behind this year are listed (sold by emigrants or heirs) or kept empty.
+/// Every new listing asks `asking_price`.
 pub fn release_vacated(
     params: Res<Params>,
     clock: Res<Clock>,
     market: Res<HousingMarket>,
     mut stock: ResMut<HousingStock>,
     mut vacated: ResMut<Vacated>,
+    mut tally: ResMut<Tally>,
 ) {
     let h = &params.housing;
     let price = market.price_per_m2;
+    let comparable = |d: &Dwelling, estates: &[Estate]| {
+        home_value(d.floor_area_m2, estates[d.estate as usize].quality, price)
+    };
     let willingness = |d: &Dwelling, estates: &[Estate]| {
-        let value = home_value(d.floor_area_m2, estates[d.estate as usize].quality, price);
-        seller_willingness(h, value, f64::from(d.last_sale_price))
+        seller_willingness(h, comparable(d, estates), f64::from(d.last_sale_price))
+    };
+    let list = |d: &mut Dwelling, estates: &[Estate]| {
+        d.state = DwellingState::ForSale;
+        d.to_let = false;
+        d.ask = asking_price(h, comparable(d, estates), market.heat) as f32;
     };
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
+    let abandoned = std::sync::atomic::AtomicU64::new(0);
     // Each dwelling draws from its own stream, so the pass splits across threads freely.
     par_parts_mut(dwellings, |first, part| {
+        let mut gone = 0;
         for (j, d) in part.iter_mut().enumerate() {
-            let switch = match d.state {
-                DwellingState::ForSale => h.withdrawal_rate,
-                DwellingState::Vacant => h.relist_rate * willingness(d, estates),
-                _ => continue,
-            };
-            let i = (first + j) as u64;
-            if streams.rng(i | 1 << 40).chance(switch) {
-                d.state = if d.state == DwellingState::ForSale {
-                    DwellingState::Vacant
-                } else {
-                    DwellingState::ForSale
-                };
+            if !matches!(d.state, DwellingState::ForSale | DwellingState::Vacant) {
+                continue;
+            }
+            d.empty_years = d.empty_years.saturating_add(1);
+            let mut rng = streams.rng((first + j) as u64 | 1 << 40);
+            match d.state {
+                DwellingState::ForSale if d.ask == 0.0 => list(d, estates),
+                DwellingState::ForSale => {
+                    if rng.chance(h.withdrawal_rate) {
+                        d.state = DwellingState::Vacant;
+                        d.ask = 0.0;
+                    } else {
+                        d.ask *= (1.0 - h.ask_cut) as f32;
+                    }
+                }
+                _ => {
+                    if u32::from(d.empty_years) >= h.abandon_after_years
+                        && f64::from(estates[d.estate as usize].quality) <= h.abandon_max_quality
+                        && rng.chance(h.abandon_rate)
+                    {
+                        d.state = DwellingState::Demolished;
+                        d.to_let = false;
+                        gone += 1;
+                    } else if rng.chance(h.relist_rate * willingness(d, estates)) {
+                        list(d, estates);
+                    }
+                }
             }
         }
+        abandoned.fetch_add(gone, std::sync::atomic::Ordering::Relaxed);
     });
-    let mut list = std::mem::take(&mut vacated.0);
-    list.sort_unstable_by_key(|v| v.0);
-    for (d, tenure, reason) in list {
+    tally.abandoned += abandoned.into_inner();
+    let mut left = std::mem::take(&mut vacated.0);
+    left.sort_unstable_by_key(|v| v.0);
+    for (d, tenure, reason) in left {
+        let dw = &stock.dwellings[d.0 as usize];
         let sell = match (tenure, reason) {
             (Tenure::Renter, _) => 0.0,
             (Tenure::Owner, VacateReason::Emigrated) => h.emigrant_sell_share,
             (Tenure::Owner, VacateReason::Dissolved) => h.heir_sell_share,
-        } * willingness(&stock.dwellings[d.0 as usize], &stock.estates);
+        } * willingness(dw, &stock.estates);
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
-        stock.release(
-            d,
-            if listed {
-                DwellingState::ForSale
-            } else {
-                DwellingState::Vacant
-            },
-        );
+        stock.release(d, DwellingState::Vacant);
+        if listed {
+            let HousingStock { dwellings, estates } = &mut *stock;
+            list(&mut dwellings[d.0 as usize], estates);
+        }
     }
 }
 
-/// New estates from the completions pipeline come on the market.
+/// New homes come on the market: the pipeline committed before the start (`completions`)
+/// and what developers start this year (`housing_starts`), in new estates; each asks
+/// `asking_price`.
 pub fn build_estates(
     params: Res<Params>,
     clock: Res<Clock>,
+    market: Res<HousingMarket>,
     mut stock: ResMut<HousingStock>,
     mut tally: ResMut<Tally>,
 ) {
     let h = &params.housing;
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Construction, 0);
-    let n = (h.completions.at(clock.year) * clock.scale + rng.uniform()).floor() as u32;
+    let starts = housing_starts(
+        h,
+        clock.year,
+        stock.standing() as f64,
+        market.price_per_m2,
+        market.saleability,
+    );
+    let n = (h.completions.at(clock.year) * clock.scale + starts + rng.uniform()).floor() as u32;
     if n == 0 {
         return;
     }
@@ -405,13 +560,14 @@ pub fn build_estates(
         });
         for _ in 0..size {
             let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
-            stock.dwellings.push(Dwelling {
-                estate,
-                floor_area_m2: (mean + sd * z).clamp(30.0, 250.0) as f32,
-                state: DwellingState::ForSale,
-                occupant: None,
-                last_sale_price: 0.0,
-            });
+            let area = (mean + sd * z).clamp(30.0, 250.0) as f32;
+            let mut d = Dwelling::new(estate, area, DwellingState::ForSale);
+            d.ask = asking_price(
+                h,
+                home_value(area, h.new_estate_quality as f32, market.price_per_m2),
+                market.heat,
+            ) as f32;
+            stock.dwellings.push(d);
         }
         left -= size;
     }
@@ -434,8 +590,7 @@ pub fn trade_homes(
     let h = &params.housing;
     let year = clock.year;
     let price = market.price_per_m2;
-    let relative_price = price / labour.wage_index / params.city.price_per_m2;
-    let keen = buyer_keenness(h, market.last_growth, relative_price);
+    let gain = owning_gain(h, year, price, market.rent_per_m2, market.last_growth);
     // Leavers who emigrated since they decided to move out no longer form a household (they
     // are still entities until the arrivals take their rows).
     let formations: Vec<Vec<HomeLeaver>> = std::mem::take(&mut formations.0)
@@ -462,8 +617,10 @@ pub fn trade_homes(
     // listings found now are still those of when the book opens.
     let Openings {
         mut shanties,
-        mut vacant,
+        mut to_let,
+        mut held,
         for_sale,
+        rental_homes,
     } = Openings::find(&stock);
     // Cash compensation by household id (a lookup per household below: a hash map cost more
     // than the rest of the pass).
@@ -481,6 +638,7 @@ pub fn trade_homes(
     }
 
     // Movers.
+    let upgrade = buy_probability(h, h.upgrade_rate, gain);
     let upgrade_streams = Streams::new(clock.seed, year, Stage::Upgrade);
     let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
     households.par_for_each(|hid, hh| {
@@ -498,9 +656,7 @@ pub fn trade_homes(
                 budget_yuan: budget() + c,
                 wants_to_buy: true,
             });
-        } else if upgrade_streams
-            .rng(u64::from(hid.0))
-            .chance(h.upgrade_rate * keen)
+        } else if upgrade_streams.rng(u64::from(hid.0)).chance(upgrade)
             && table.0[hid.0 as usize].members > 0
         {
             let equity = if hh.tenure == Tenure::Owner {
@@ -520,6 +676,7 @@ pub fn trade_homes(
         }
     });
     let mut movers: Vec<Mover> = upgraders.drain().collect();
+    let form_buy = buy_probability(h, h.new_household_buy_share, gain);
     for (i, f) in formations.iter().enumerate() {
         let income: f64 = f.iter().map(|l| f64::from(l.income_yuan)).sum();
         let mut r = SimRng::new(clock.seed, year, Stage::Housing, f[0].id.0 | 1 << 50);
@@ -527,9 +684,10 @@ pub fn trade_homes(
             key: (2, f[0].id.0),
             kind: MoverKind::Formation(i),
             budget_yuan: h.price_to_income_limit * income,
-            wants_to_buy: r.chance(h.new_household_buy_share * keen),
+            wants_to_buy: r.chance(form_buy),
         });
     }
+    let arrival_buy = buy_probability(h, h.immigrant_buy_share, gain);
     for (i, a) in arrivals.iter().enumerate() {
         let adults = a.members.iter().filter(|m| m.person.age >= 18).count() as f64;
         let mut r = SimRng::new(clock.seed, year, Stage::Housing, i as u64 | 1 << 51);
@@ -537,20 +695,50 @@ pub fn trade_homes(
             key: (3, i as u64),
             kind: MoverKind::Arrival(i),
             budget_yuan: h.price_to_income_limit * mean_wage * adults + f64::from(a.savings_yuan),
-            wants_to_buy: r.chance(h.immigrant_buy_share * keen),
+            wants_to_buy: r.chance(arrival_buy),
         });
     }
+    let investors = (h.investors_per_1000 * n_households / 1000.0 + rng.uniform()).floor() as u64;
+    movers.extend((0..investors).map(|i| Mover {
+        key: (4, i),
+        kind: MoverKind::Investor,
+        budget_yuan: 0.0,
+        wants_to_buy: true,
+    }));
     movers.sort_unstable_by_key(|m| m.key);
     let mut rng = SimRng::new(clock.seed, year, Stage::Housing, 0);
     shuffle(&mut movers, &mut rng);
 
-    // Match.
-    let mut book = ListingBook::new(&stock, &for_sale, &mut rng);
+    // Match. Renters take an empty home to let, else one an absent owner lets for the first
+    // time, else the cheapest listing of the worst estate.
+    let mut book = ListingBook::new(&stock, &for_sale);
     let listings = book.len();
+    // What the market offered when it opened: a buyer who could afford the cheapest listing,
+    // or an investor whom the best yield satisfied, bids, whether or not a home is left by
+    // their turn.
+    let cheapest = book.top.iter().map(|t| f64::from(t.0)).fold(f64::INFINITY, f64::min);
+    let best_yield = book
+        .top
+        .iter()
+        .map(|&(ask, area_quality)| rental_yield_of(market.rent_per_m2, area_quality, ask))
+        .fold(0.0, f64::max);
+    shuffle(&mut to_let, &mut rng);
+    shuffle(&mut held, &mut rng);
+    let let_empty = to_let.len() as u64;
     let mut placed: Vec<(Mover, DwellingId, Tenure)> = Vec::new();
-    let mut buyers = 0u64;
-    let mut sales = 0u64;
+    let mut let_out: Vec<DwellingId> = Vec::new();
+    // Bidders: buyers who could afford a listing when their turn came.
+    let (mut buyers, mut bidders, mut lettings, mut new_rentals) = (0u64, 0u64, 0u64, 0u64);
     for m in movers {
+        if matches!(m.kind, MoverKind::Investor) {
+            buyers += 1;
+            let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
+            let required = h.investor_yield * (h.investor_yield_sd * z).exp();
+            if let Some(d) = book.invest(&stock, market.rent_per_m2, required) {
+                let_out.push(d);
+            }
+            continue;
+        }
         let must_move = !matches!(
             m.kind,
             MoverKind::Existing {
@@ -560,18 +748,22 @@ pub fn trade_homes(
         );
         if m.wants_to_buy {
             buyers += 1;
-            if let Some(d) = book.buy(&stock, price, m.budget_yuan, h.quality_preference, &mut rng)
-            {
-                sales += 1;
+            bidders += u64::from(m.budget_yuan >= cheapest);
+            if let Some(d) = book.buy(&stock, m.budget_yuan, h.quality_preference, &mut rng) {
                 placed.push((m, d, Tenure::Owner));
                 continue;
             }
         }
         if must_move {
-            let d = if vacant.is_empty() {
-                book.take_worst(&stock)
+            let d = if let Some(d) = to_let.pop() {
+                lettings += 1;
+                Some(d)
+            } else if let Some(d) = held.pop() {
+                new_rentals += 1;
+                Some(d)
             } else {
-                Some(vacant.swap_remove(rng.below(vacant.len())))
+                new_rentals += 1;
+                book.take_worst(&stock)
             };
             if let Some(d) = d {
                 placed.push((m, d, Tenure::Renter));
@@ -579,25 +771,45 @@ pub fn trade_homes(
         }
     }
 
-    // Apply moves.
+    // Apply moves. The price index sums what the homes sold for and their floor area ×
+    // quality.
+    let (mut paid, mut sold_area_quality, mut sales) = (0.0f64, 0.0f64, 0u64);
+    let mut sell = |stock: &mut HousingStock, tally: &mut Tally, d: DwellingId| -> f64 {
+        let dw = &mut stock.dwellings[d.0 as usize];
+        let ask = f64::from(dw.ask);
+        dw.last_sale_price = dw.ask;
+        let quality = stock.estates[dw.estate as usize].quality;
+        paid += ask;
+        sold_area_quality += f64::from(dw.floor_area_m2 * quality);
+        tally.count_sale(dw.estate);
+        sales += 1;
+        ask
+    };
+    for &d in &let_out {
+        sell(&mut stock, &mut tally, d);
+        let dw = &mut stock.dwellings[d.0 as usize];
+        dw.state = DwellingState::Vacant;
+        dw.ask = 0.0;
+        dw.to_let = true;
+    }
     let mut existing: Vec<(HouseholdId, DwellingId, Tenure, f64)> = Vec::new();
     // Every arriving resident, collected for one `place_newcomers`: they take the rows of the
     // year's departed.
     let mut newcomers = Vec::new();
     for (m, d, tenure) in placed {
-        let value = stock.value(d, price);
-        if tenure == Tenure::Owner {
-            stock.dwellings[d.0 as usize].last_sale_price = value as f32;
-            tally.count_sale(stock.dwellings[d.0 as usize].estate);
-        }
+        let cost = if tenure == Tenure::Owner {
+            sell(&mut stock, &mut tally, d)
+        } else {
+            0.0
+        };
         match m.kind {
             MoverKind::Existing { hid, .. } => {
-                stock.occupy(d, hid);
-                existing.push((hid, d, tenure, value));
+                stock.occupy(d, hid, tenure);
+                existing.push((hid, d, tenure, cost));
             }
             MoverKind::Formation(i) => {
                 let hid = ids.household();
-                stock.occupy(d, hid);
+                stock.occupy(d, hid, tenure);
                 households.insert(hid, stock.household(d, tenure, 0.0));
                 for (k, leaver) in formations[i].iter().enumerate() {
                     if let Ok((mut p, work, mut member)) = residents.get_mut(leaver.entity) {
@@ -609,7 +821,7 @@ pub fn trade_homes(
             }
             MoverKind::Arrival(i) => {
                 let hid = ids.household();
-                stock.occupy(d, hid);
+                stock.occupy(d, hid, tenure);
                 let a = &arrivals[i];
                 let savings = if tenure == Tenure::Owner {
                     0.0
@@ -632,23 +844,30 @@ pub fn trade_homes(
                     (ids.agent(), n.person, n.work, n.traits, Member(hid))
                 }));
             }
+            MoverKind::Investor => unreachable!("investors are not placed"),
         }
     }
     departed.place_newcomers(&mut commands, newcomers);
-    for (hid, d, tenure, value) in existing {
+    // Homes left by renters moving out stay to let; owners who bought up list the old home
+    // (it is priced in next year's pass).
+    let mut rental_homes = rental_homes + let_out.len() as u64 + new_rentals;
+    let mut let_empty = let_empty - lettings + let_out.len() as u64;
+    for (hid, d, tenure, cost) in existing {
         if let Some(hh) = households.get_mut(hid) {
             let old = hh.dwelling;
             if stock.dwellings[old.0 as usize].occupant == Some(hid) {
-                // An owner who bought up lists the old home; a renter just leaves it.
-                let state = if hh.tenure == Tenure::Owner {
-                    DwellingState::ForSale
+                if hh.tenure == Tenure::Owner {
+                    stock.release(old, DwellingState::ForSale);
                 } else {
-                    DwellingState::Vacant
-                };
-                stock.release(old, state);
+                    stock.release(old, DwellingState::Vacant);
+                    let_empty += 1;
+                }
+            } else if hh.tenure == Tenure::Renter {
+                // Their home was demolished: it no longer counts as a home to let.
+                rental_homes = rental_homes.saturating_sub(1);
             }
             let savings = if tenure == Tenure::Owner {
-                (f64::from(hh.savings_yuan) - h.down_payment_share * value).max(0.0) as f32
+                (f64::from(hh.savings_yuan) - h.down_payment_share * cost).max(0.0) as f32
             } else {
                 hh.savings_yuan
             };
@@ -659,14 +878,23 @@ pub fn trade_homes(
     tally.listings += listings as u64;
     tally.buyers += buyers;
     tally.transactions += sales;
-    let new_price = next_price(h, price, buyers as f64, listings as f64, market.last_growth);
-    market.last_growth = new_price / price - 1.0;
-    market.price_per_m2 = new_price;
-    market.saleability = if listings > 0 {
-        sales as f64 / listings as f64
+    tally.investor_purchases += let_out.len() as u64;
+    let rental_vacancy = if rental_homes > 0 {
+        let_empty as f64 / rental_homes as f64
     } else {
-        1.0
+        0.0
     };
+    market.rental_vacancy = rental_vacancy;
+    market.rent_per_m2 = next_rent(h, market.rent_per_m2, rental_vacancy);
+    if sold_area_quality > 0.0 {
+        let new_price = paid / sold_area_quality;
+        market.last_growth = new_price / price - 1.0;
+        market.price_per_m2 = new_price;
+    } else {
+        market.last_growth = 0.0;
+    }
+    market.saleability = market_ratio(sales, listings as u64);
+    market.heat = market_ratio(bidders, listings as u64);
 }
 
 #[cfg(test)]
@@ -674,32 +902,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn excess_listings_lower_the_price_and_excess_buyers_raise_it() {
+    fn sellers_ask_more_when_buyers_compete_and_less_when_homes_sit() {
         let h = crate::config::baseline().housing;
-        assert!(next_price(&h, 8000.0, 100.0, 300.0, 0.0) < 8000.0);
-        assert!(next_price(&h, 8000.0, 300.0, 100.0, 0.0) > 8000.0);
-        assert_eq!(next_price(&h, 8000.0, 0.0, 0.0, 0.0), 8000.0);
+        let comparable = 600_000.0;
+        let hot = asking_price(&h, comparable, 3.0);
+        let even = asking_price(&h, comparable, 1.0);
+        let cold = asking_price(&h, comparable, 0.2);
+        assert!(hot > even && even > cold, "{hot} {even} {cold}");
+        assert!((even / comparable - h.ask_markup.exp()).abs() < 1e-12);
+        assert!(cold > 0.0);
+        assert_eq!(market_ratio(0, 0), 1.0);
+        assert_eq!(market_ratio(9, 19), 0.5);
     }
 
     #[test]
-    fn price_change_stays_within_the_band() {
+    fn buying_gains_with_rents_and_expected_growth_and_loses_with_mortgage_rates() {
         let h = crate::config::baseline().housing;
-        let p = next_price(&h, 8000.0, 0.0, 1e6, -0.5);
-        assert!(p >= 8000.0 * (1.0 - h.max_price_change) - 1e-9);
-    }
-
-    #[test]
-    fn cheap_homes_bring_back_buyers_who_expect_falls_within_bounds() {
-        let h = crate::config::baseline().housing;
-        let falling = buyer_keenness(&h, -0.1, 1.0);
-        assert!(falling < 1.0);
+        let base = owning_gain(&h, 2020, 8000.0, 200.0, 0.0);
+        assert!(owning_gain(&h, 2020, 8000.0, 300.0, 0.0) > base);
+        assert!(owning_gain(&h, 2020, 8000.0, 200.0, 0.05) > base);
+        assert!(owning_gain(&h, 2020, 8000.0, 200.0, -0.05) < base);
+        let mut dear = h.clone();
+        dear.mortgage_rate = crate::config::Series(vec![(2015, 0.1)]);
+        assert!(owning_gain(&dear, 2020, 8000.0, 200.0, 0.0) < base);
         assert!(
-            buyer_keenness(&h, -0.1, 0.3) > falling,
-            "cheapness offsets expected falls"
+            (base - (200.0 / 8000.0 - h.mortgage_rate.at(2020) - h.holding_cost)).abs() < 1e-12
         );
-        assert_eq!(buyer_keenness(&h, 0.0, 1.0), 1.0);
-        assert_eq!(buyer_keenness(&h, 0.5, 0.01), 3.0);
-        assert_eq!(buyer_keenness(&h, -1.0, 1.0), 0.2);
+    }
+
+    #[test]
+    fn the_choice_to_buy_is_a_logit_around_its_base_share() {
+        let h = crate::config::baseline().housing;
+        assert!((buy_probability(&h, 0.4, 0.0) - 0.4).abs() < 1e-12);
+        let better = buy_probability(&h, 0.4, 0.05);
+        let worse = buy_probability(&h, 0.4, -0.05);
+        assert!(better > 0.4 && worse < 0.4 && worse > 0.0 && better < 1.0);
+        assert_eq!(buy_probability(&h, 1.0, -1.0), 1.0);
+        assert_eq!(buy_probability(&h, 0.0, 1.0), 0.0);
+    }
+
+    #[test]
+    fn rents_rise_when_few_homes_to_let_stand_empty_and_fall_when_many_do() {
+        let h = crate::config::baseline().housing;
+        assert!(next_rent(&h, 200.0, 0.0) > 200.0);
+        assert!(next_rent(&h, 200.0, 0.6) < 200.0);
+        assert!((next_rent(&h, 200.0, h.natural_rental_vacancy) - 200.0).abs() < 1e-9);
+        assert!(next_rent(&h, 200.0, 1.0) > 0.0);
+    }
+
+    #[test]
+    fn developers_build_only_when_a_new_home_sells_above_its_cost() {
+        let h = crate::config::baseline().housing;
+        let cost = h.construction_cost.at(2030);
+        let break_even = cost / h.new_estate_quality;
+        assert_eq!(housing_starts(&h, 2030, 1e5, 0.9 * break_even, 1.0), 0.0);
+        let some = housing_starts(&h, 2030, 1e5, 1.5 * break_even, 1.0);
+        let more = housing_starts(&h, 2030, 1e5, 2.0 * break_even, 1.0);
+        assert!(more > some && some > 0.0);
+        assert!(housing_starts(&h, 2030, 1e5, 1.5 * break_even, 0.5) < some);
     }
 
     #[test]
@@ -717,8 +977,8 @@ mod tests {
         assert!(deep > 0.0);
     }
 
-    #[test]
-    fn buyers_take_the_best_affordable_estate_first() {
+    /// Two estates of quality 0.6 and 1.4, each with two 100 m² listings asking `asks`.
+    fn two_estates(asks: [[f32; 2]; 2]) -> HousingStock {
         let mut stock = HousingStock::default();
         for q in [0.6f32, 1.4] {
             stock.estates.push(Estate {
@@ -728,24 +988,40 @@ mod tests {
             });
         }
         for e in [0u32, 1] {
-            stock.dwellings.push(Dwelling {
-                estate: e,
-                floor_area_m2: 100.0,
-                state: DwellingState::ForSale,
-                occupant: None,
-                last_sale_price: 0.0,
-            });
+            for ask in asks[e as usize] {
+                let mut d = Dwelling::new(e, 100.0, DwellingState::ForSale);
+                d.ask = ask;
+                stock.dwellings.push(d);
+            }
         }
+        stock
+    }
+
+    #[test]
+    fn buyers_take_the_cheapest_home_of_the_best_estate_they_can_afford() {
         crate::engine::par::init_task_pool(None);
+        let stock = two_estates([[300_000.0, 250_000.0], [900_000.0, 800_000.0]]);
         let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
-        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, &mut rng);
-        // Rich buyer with full preference: the 1.4-quality estate.
-        assert_eq!(
-            book.buy(&stock, 1000.0, 1e9, 1.0, &mut rng),
-            Some(DwellingId(1))
-        );
-        // A buyer who cannot afford anything gets nothing.
-        assert_eq!(book.buy(&stock, 1000.0, 10.0, 1.0, &mut rng), None);
+        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale);
+        assert_eq!(book.buy(&stock, 1e9, 1.0, &mut rng), Some(DwellingId(3)));
+        assert_eq!(book.buy(&stock, 850_000.0, 1.0, &mut rng), Some(DwellingId(1)));
+        // Nothing left under 280,000.
+        assert_eq!(book.buy(&stock, 280_000.0, 1.0, &mut rng), None);
+        assert_eq!(book.len(), 2);
+    }
+
+    #[test]
+    fn investors_take_the_best_yield_only_when_it_pays_what_they_need() {
+        crate::engine::par::init_task_pool(None);
+        // Yields at a rent of 200 a quality-m²: 4% and 4.8% in the poor estate, 3.5% and 3.1%
+        // in the good one.
+        let stock = two_estates([[300_000.0, 250_000.0], [800_000.0, 900_000.0]]);
+        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale);
+        assert_eq!(book.invest(&stock, 200.0, 0.05), None);
+        assert_eq!(book.invest(&stock, 200.0, 0.045), Some(DwellingId(1)));
+        assert_eq!(book.invest(&stock, 200.0, 0.034), Some(DwellingId(0)));
+        assert_eq!(book.invest(&stock, 200.0, 0.034), Some(DwellingId(2)));
+        assert_eq!(book.invest(&stock, 200.0, 0.034), None);
     }
 
     /// The one split pass finds what a scan per list finds, each list in id order.
@@ -767,13 +1043,9 @@ mod tests {
             DwellingState::Demolished,
         ];
         for i in 0..10_007u32 {
-            stock.dwellings.push(Dwelling {
-                estate: i % 3 % 2,
-                floor_area_m2: 80.0,
-                state: states[(i * 7 % 11 % 4) as usize],
-                occupant: None,
-                last_sale_price: 0.0,
-            });
+            let mut d = Dwelling::new(i % 3 % 2, 80.0, states[(i * 7 % 11 % 4) as usize]);
+            d.to_let = i % 5 == 0;
+            stock.dwellings.push(d);
         }
         let scan = |keep: &dyn Fn(&Dwelling) -> bool| -> Vec<DwellingId> {
             (0..stock.dwellings.len())
@@ -786,10 +1058,17 @@ mod tests {
             found.shanties,
             scan(&|d| d.state == DwellingState::Occupied && d.estate == 0)
         );
-        assert_eq!(found.vacant, scan(&|d| d.state == DwellingState::Vacant));
+        let vacant = |d: &Dwelling| d.state == DwellingState::Vacant;
+        assert_eq!(found.to_let, scan(&|d| vacant(d) && d.to_let));
+        assert_eq!(found.held, scan(&|d| vacant(d) && !d.to_let));
         assert_eq!(found.for_sale, scan(&|d| d.state == DwellingState::ForSale));
+        let standing_to_let = scan(&|d| d.to_let && d.state != DwellingState::Demolished);
+        assert_eq!(found.rental_homes, standing_to_let.len() as u64);
         assert!(
-            !found.shanties.is_empty() && !found.vacant.is_empty() && !found.for_sale.is_empty()
+            !found.shanties.is_empty()
+                && !found.to_let.is_empty()
+                && !found.held.is_empty()
+                && !found.for_sale.is_empty()
         );
     }
 }

@@ -20,6 +20,10 @@ pub struct Tally {
     pub listings: u64,
     pub buyers: u64,
     pub demolished: u64,
+    /// Long-empty homes in poor estates abandoned (demolished) this year.
+    pub abandoned: u64,
+    /// Homes bought by buy-to-let investors (also in `transactions`).
+    pub investor_purchases: u64,
     pub completed: u64,
     /// Sales (`transactions`) by the estate of the home sold, indexed by estate; shorter than
     /// the estate list when the last estates sold nothing.

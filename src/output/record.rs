@@ -119,6 +119,10 @@ pub struct SummaryRow {
     pub open_mines: i64,
     pub children_0_14: i64,
     pub share_0_14: f64,
+    pub rent_per_m2: f64,
+    pub rental_vacancy: f64,
+    pub investor_purchases: i64,
+    pub abandoned: i64,
 }
 
 /// One row of `estates.csv`: an estate on 31 December. Counts in dwellings (real-city units,
@@ -384,6 +388,10 @@ impl Recorder {
             open_mines: coal.open_mines() as i64,
             children_0_14: self.people(young),
             share_0_14: share(young, agents),
+            rent_per_m2: market.rent_per_m2,
+            rental_vacancy: market.rental_vacancy,
+            investor_purchases: self.people(tally.investor_purchases),
+            abandoned: self.people(tally.abandoned),
         };
         YearRecord {
             summary,

@@ -287,14 +287,11 @@ fn house(
         let e = rng.below(n_estates);
         let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
         let shrink = if estates[e].shanty { 0.7 } else { 1.0 };
-        Dwelling {
-            estate: e as u32,
-            floor_area_m2: ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink)
-                .clamp(25.0, 250.0) as f32,
-            state: DwellingState::Vacant,
-            occupant: None,
-            last_sale_price: 0.0,
-        }
+        Dwelling::new(
+            e as u32,
+            ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink).clamp(25.0, 250.0) as f32,
+            DwellingState::Vacant,
+        )
     });
     let mut order: Vec<usize> = (0..n_dwellings).collect();
     shuffle(&mut order, &mut rng);
@@ -314,6 +311,7 @@ fn house(
         } else {
             Tenure::Renter
         };
+        dwellings[d].to_let = tenure == Tenure::Renter;
         households.insert(
             HouseholdId(h),
             Household {
@@ -385,6 +383,9 @@ fn spawn_residents(
         price_per_m2: c.price_per_m2,
         last_growth: 0.0,
         saleability: 1.0,
+        heat: 1.0,
+        rent_per_m2: c.rent_per_m2,
+        rental_vacancy: config.housing.natural_rental_vacancy,
     });
     world.insert_resource(Vacated::default());
     world.insert_resource(Formations::default());
