@@ -709,10 +709,7 @@ fn each_bad_flag_or_value_gets_one_clear_line_exit_2_and_writes_nothing() {
         ),
         (&["--set", "city.estates=1.5"], "city.estates"),
         (&["--set", "city.population=-5"], "city.population"),
-        (
-            &["--set", "housing.ask_cut=nan"],
-            "housing.ask_cut",
-        ),
+        (&["--set", "housing.ask_cut=nan"], "housing.ask_cut"),
         (&["--set", "migration"], "KEY=VALUE"),
         (&["--set", "migration=1"], "section"),
         (&["--scale", "0"], "--scale"),

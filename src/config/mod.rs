@@ -318,7 +318,7 @@ fn merge(base: &mut Table, over: Table) {
     }
 }
 
-/// Find the file and line that define a dotted key (`housing.price_response`), searching
+/// Find the file and line that define a dotted key (`housing.ask_cut`), searching
 /// the most specific source first.
 fn locate(sources: &[Source], key: &str) -> Option<(String, Option<usize>)> {
     let parts: Vec<&str> = key.split('.').filter(|p| !p.is_empty()).collect();

@@ -489,7 +489,12 @@ fn check(c: &Config, k: &mut Checker) {
     k.series("housing.mortgage_rate", &h.mortgage_rate, 0.0, 0.3);
     k.range("housing.holding_cost", h.holding_cost, 0.0, 0.2);
     k.range("housing.expectation_weight", h.expectation_weight, 0.0, 5.0);
-    k.range("housing.tenure_sensitivity", h.tenure_sensitivity, 0.0, 100.0);
+    k.range(
+        "housing.tenure_sensitivity",
+        h.tenure_sensitivity,
+        0.0,
+        100.0,
+    );
     k.range("housing.rent_response", h.rent_response, 0.0, 2.0);
     k.range(
         "housing.natural_rental_vacancy",
@@ -497,7 +502,12 @@ fn check(c: &Config, k: &mut Checker) {
         0.0,
         0.9,
     );
-    k.range("housing.investors_per_1000", h.investors_per_1000, 0.0, 1000.0);
+    k.range(
+        "housing.investors_per_1000",
+        h.investors_per_1000,
+        0.0,
+        1000.0,
+    );
     k.range("housing.investor_yield", h.investor_yield, 0.001, 0.5);
     k.range("housing.investor_yield_sd", h.investor_yield_sd, 0.0, 3.0);
     k.range("housing.down_payment_share", h.down_payment_share, 0.0, 1.0);
@@ -510,7 +520,7 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("housing.heir_sell_share", h.heir_sell_share, 0.0, 1.0);
     k.range("housing.withdrawal_rate", h.withdrawal_rate, 0.0, 1.0);
     k.range("housing.relist_rate", h.relist_rate, 0.0, 1.0);
-    k.range("housing.loss_aversion", h.loss_aversion, 0.0, 20.0);
+    k.range("housing.loss_aversion", h.loss_aversion, 0.0, 2.0);
     k.range("housing.upgrade_rate", h.upgrade_rate, 0.0, 1.0);
     k.range(
         "housing.new_household_buy_share",
@@ -547,7 +557,12 @@ fn check(c: &Config, k: &mut Checker) {
         1,
         100,
     );
-    k.range("housing.abandon_max_quality", h.abandon_max_quality, 0.0, 10.0);
+    k.range(
+        "housing.abandon_max_quality",
+        h.abandon_max_quality,
+        0.0,
+        10.0,
+    );
     k.range("housing.abandon_rate", h.abandon_rate, 0.0, 1.0);
 
     let e = &c.economy;

@@ -66,7 +66,8 @@ pub struct ValidationReport {
 
 const BASELINE: &str = "baseline";
 const NOBODY_LEAVES: &str = "nobody leaves (migration.intercept=-10)";
-const NO_CONSTRUCTION: &str = "no construction (housing.completions=[[2015,0]])";
+const NO_CONSTRUCTION: &str =
+    "no construction (housing.completions=[[2015,0]], housing.construction_rate=0)";
 
 /// Run every case with every seed and measure the checks and the scenarios' effects.
 pub fn validate(
@@ -87,7 +88,10 @@ pub fn validate(
         Case {
             name: NO_CONSTRUCTION.into(),
             file: None,
-            sets: vec!["housing.completions=[[2015,0]]".into()],
+            sets: vec![
+                "housing.completions=[[2015,0]]".into(),
+                "housing.construction_rate=0".into(),
+            ],
         },
     ];
     for file in scenario_files(&opts.scenarios)? {

@@ -167,9 +167,17 @@ pub fn market_ratio(a: u64, b: u64) -> f64 {
 /// size × quality) times exp(`ask_markup` + `ask_heat` × ln(heat)), where `heat` is last
 /// year's bidders (buyers who could afford a listing) per listing. Sellers ask more over
 /// comparable sales when many buyers compete for few homes and less when homes sit unsold
-/// (Baptista et al. 2016: the markup falls with the time on market; Anenberg 2016).
-pub fn asking_price(h: &HousingConfig, comparable: f64, heat: f64) -> f64 {
-    comparable * (h.ask_markup + h.ask_heat * heat.ln()).exp()
+/// (Baptista et al. 2016: the markup falls with the time on market). An owner who would sell
+/// below what the home last cost (`reference`, 0 if unknown) asks more again, by
+/// `loss_aversion` × the log of the loss (Genesove & Mayer 2001: 0.25-0.35), so homes facing a
+/// loss sell later.
+pub fn asking_price(h: &HousingConfig, comparable: f64, heat: f64, reference: f64) -> f64 {
+    let loss = if reference > comparable {
+        (reference / comparable).ln()
+    } else {
+        0.0
+    };
+    comparable * (h.ask_markup + h.ask_heat * heat.ln() + h.loss_aversion * loss).exp()
 }
 
 /// The yearly return of owning over renting, per yuan of price: the rent saved (`rent` per
@@ -220,18 +228,6 @@ pub fn rental_yield_of(rent_per_m2: f64, area_quality: f32, ask: f32) -> f64 {
     rent_per_m2 * f64::from(area_quality) / f64::from(ask)
 }
 
-/// How willing an owner is to put a home on the market, 0-1: 1 unless selling now would
-/// realise a loss on what the home last cost (`reference`, 0 if unknown), then
-/// (value / reference)^loss_aversion. Sellers facing a nominal loss hold on (Genesove & Mayer
-/// 2001), so at low prices fewer homes come on the market.
-pub fn seller_willingness(h: &HousingConfig, value: f64, reference: f64) -> f64 {
-    if reference <= 0.0 || value >= reference {
-        1.0
-    } else {
-        (value / reference).max(0.0).powf(h.loss_aversion)
-    }
-}
-
 /// Who is looking for a home this year.
 #[derive(Clone, Copy, Debug)]
 enum MoverKind {
@@ -253,6 +249,43 @@ struct Mover {
     kind: MoverKind,
     budget_yuan: f64,
     wants_to_buy: bool,
+    /// Floor area × quality of the home an owner trades up from: only a bigger or better home
+    /// is worth the move (0 for everyone else).
+    better_than: f32,
+}
+
+/// What the book offered when it opened: each estate's cheapest listing as (ask, floor area ×
+/// quality), by ask, with the best floor area × quality at or below each ask, so that whether
+/// a buyer could afford a home they want is a binary search.
+struct Offers {
+    asks: Vec<f32>,
+    best_up_to: Vec<f32>,
+}
+
+impl Offers {
+    fn new(book: &ListingBook) -> Self {
+        let mut tops = book.top.clone();
+        tops.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut best = 0.0f32;
+        let best_up_to = tops
+            .iter()
+            .map(|t| {
+                best = best.max(t.1);
+                best
+            })
+            .collect();
+        Offers {
+            asks: tops.iter().map(|t| t.0).collect(),
+            best_up_to,
+        }
+    }
+
+    /// Whether a buyer with `budget` could afford a listing bigger or better than
+    /// `better_than`.
+    fn affordable(&self, budget: f64, better_than: f32) -> bool {
+        let n = self.asks.partition_point(|&a| f64::from(a) <= budget);
+        n > 0 && self.best_up_to[n - 1] > better_than
+    }
 }
 
 /// Listings grouped by estate, estates in descending quality; buyers walk it from the top,
@@ -372,19 +405,21 @@ impl ListingBook {
     }
 
     /// The buyer walks estates from the best, taking an estate's cheapest listing if its ask
-    /// is within the budget with probability `preference` at each; if none is taken, the last
-    /// affordable one seen.
+    /// is within the budget and it is bigger or better than `better_than` (floor area ×
+    /// quality), with probability `preference` at each; if none is taken, the last such one
+    /// seen.
     fn buy(
         &mut self,
         stock: &HousingStock,
         budget: f64,
+        better_than: f32,
         preference: f64,
         rng: &mut SimRng,
     ) -> Option<DwellingId> {
         let mut fallback = None;
         let mut chosen = None;
-        for (pos, &(ask, _)) in self.top.iter().enumerate() {
-            if f64::from(ask) <= budget {
+        for (pos, &(ask, area_quality)) in self.top.iter().enumerate() {
+            if f64::from(ask) <= budget && area_quality > better_than {
                 fallback = Some(pos);
                 if rng.chance(preference) {
                     chosen = Some(pos);
@@ -404,9 +439,8 @@ impl ListingBook {
         rent_per_m2: f64,
         required: f64,
     ) -> Option<DwellingId> {
-        let yield_of = |&(ask, area_quality): &(f32, f32)| {
-            rental_yield_of(rent_per_m2, area_quality, ask)
-        };
+        let yield_of =
+            |&(ask, area_quality): &(f32, f32)| rental_yield_of(rent_per_m2, area_quality, ask);
         let (pos, best) = self
             .top
             .iter()
@@ -441,8 +475,8 @@ impl ListingBook {
 // ---------------------------------------------------------------- systems
 
 /// The yearly pass over the stock, before trading: unsold listings are withdrawn (kept empty)
-/// or cut; empty homes are relisted by their owners, who list less when they would sell at a
-/// loss (`seller_willingness`); homes long empty in poor estates are abandoned; then the
+/// or cut; empty homes are relisted by their owners; homes long empty in poor estates are
+/// abandoned; then the
 /// dwellings left behind this year are listed (sold by emigrants or heirs) or kept empty.
 /// Every new listing asks `asking_price`.
 pub fn release_vacated(
@@ -458,13 +492,11 @@ pub fn release_vacated(
     let comparable = |d: &Dwelling, estates: &[Estate]| {
         home_value(d.floor_area_m2, estates[d.estate as usize].quality, price)
     };
-    let willingness = |d: &Dwelling, estates: &[Estate]| {
-        seller_willingness(h, comparable(d, estates), f64::from(d.last_sale_price))
-    };
     let list = |d: &mut Dwelling, estates: &[Estate]| {
         d.state = DwellingState::ForSale;
         d.to_let = false;
-        d.ask = asking_price(h, comparable(d, estates), market.heat) as f32;
+        let reference = f64::from(d.last_sale_price);
+        d.ask = asking_price(h, comparable(d, estates), market.heat, reference) as f32;
     };
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
@@ -496,7 +528,7 @@ pub fn release_vacated(
                         d.state = DwellingState::Demolished;
                         d.to_let = false;
                         gone += 1;
-                    } else if rng.chance(h.relist_rate * willingness(d, estates)) {
+                    } else if rng.chance(h.relist_rate) {
                         list(d, estates);
                     }
                 }
@@ -508,12 +540,11 @@ pub fn release_vacated(
     let mut left = std::mem::take(&mut vacated.0);
     left.sort_unstable_by_key(|v| v.0);
     for (d, tenure, reason) in left {
-        let dw = &stock.dwellings[d.0 as usize];
         let sell = match (tenure, reason) {
             (Tenure::Renter, _) => 0.0,
             (Tenure::Owner, VacateReason::Emigrated) => h.emigrant_sell_share,
             (Tenure::Owner, VacateReason::Dissolved) => h.heir_sell_share,
-        } * willingness(dw, &stock.estates);
+        };
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
         stock.release(d, DwellingState::Vacant);
@@ -566,6 +597,7 @@ pub fn build_estates(
                 h,
                 home_value(area, h.new_estate_quality as f32, market.price_per_m2),
                 market.heat,
+                0.0,
             ) as f32;
             stock.dwellings.push(d);
         }
@@ -655,14 +687,15 @@ pub fn trade_homes(
                 },
                 budget_yuan: budget() + c,
                 wants_to_buy: true,
+                better_than: 0.0,
             });
         } else if upgrade_streams.rng(u64::from(hid.0)).chance(upgrade)
             && table.0[hid.0 as usize].members > 0
         {
-            let equity = if hh.tenure == Tenure::Owner {
-                hh.home_value(price)
+            let (equity, better_than) = if hh.tenure == Tenure::Owner {
+                (hh.home_value(price), hh.floor_area_m2 * hh.quality)
             } else {
-                0.0
+                (0.0, 0.0)
             };
             upgraders.borrow_local_mut().push(Mover {
                 key: (1, u64::from(hid.0)),
@@ -672,6 +705,7 @@ pub fn trade_homes(
                 },
                 budget_yuan: budget() + equity,
                 wants_to_buy: true,
+                better_than,
             });
         }
     });
@@ -685,6 +719,7 @@ pub fn trade_homes(
             kind: MoverKind::Formation(i),
             budget_yuan: h.price_to_income_limit * income,
             wants_to_buy: r.chance(form_buy),
+            better_than: 0.0,
         });
     }
     let arrival_buy = buy_probability(h, h.immigrant_buy_share, gain);
@@ -696,6 +731,7 @@ pub fn trade_homes(
             kind: MoverKind::Arrival(i),
             budget_yuan: h.price_to_income_limit * mean_wage * adults + f64::from(a.savings_yuan),
             wants_to_buy: r.chance(arrival_buy),
+            better_than: 0.0,
         });
     }
     let investors = (h.investors_per_1000 * n_households / 1000.0 + rng.uniform()).floor() as u64;
@@ -704,6 +740,7 @@ pub fn trade_homes(
         kind: MoverKind::Investor,
         budget_yuan: 0.0,
         wants_to_buy: true,
+        better_than: 0.0,
     }));
     movers.sort_unstable_by_key(|m| m.key);
     let mut rng = SimRng::new(clock.seed, year, Stage::Housing, 0);
@@ -713,10 +750,10 @@ pub fn trade_homes(
     // time, else the cheapest listing of the worst estate.
     let mut book = ListingBook::new(&stock, &for_sale);
     let listings = book.len();
-    // What the market offered when it opened: a buyer who could afford the cheapest listing,
+    // What the market offered when it opened: a buyer who could afford a listing they want,
     // or an investor whom the best yield satisfied, bids, whether or not a home is left by
     // their turn.
-    let cheapest = book.top.iter().map(|t| f64::from(t.0)).fold(f64::INFINITY, f64::min);
+    let offers = Offers::new(&book);
     let best_yield = book
         .top
         .iter()
@@ -734,6 +771,7 @@ pub fn trade_homes(
             buyers += 1;
             let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
             let required = h.investor_yield * (h.investor_yield_sd * z).exp();
+            bidders += u64::from(required <= best_yield);
             if let Some(d) = book.invest(&stock, market.rent_per_m2, required) {
                 let_out.push(d);
             }
@@ -748,8 +786,9 @@ pub fn trade_homes(
         );
         if m.wants_to_buy {
             buyers += 1;
-            bidders += u64::from(m.budget_yuan >= cheapest);
-            if let Some(d) = book.buy(&stock, m.budget_yuan, h.quality_preference, &mut rng) {
+            bidders += u64::from(offers.affordable(m.budget_yuan, m.better_than));
+            let (budget, better_than) = (m.budget_yuan, m.better_than);
+            if let Some(d) = book.buy(&stock, budget, better_than, h.quality_preference, &mut rng) {
                 placed.push((m, d, Tenure::Owner));
                 continue;
             }
@@ -905,9 +944,9 @@ mod tests {
     fn sellers_ask_more_when_buyers_compete_and_less_when_homes_sit() {
         let h = crate::config::baseline().housing;
         let comparable = 600_000.0;
-        let hot = asking_price(&h, comparable, 3.0);
-        let even = asking_price(&h, comparable, 1.0);
-        let cold = asking_price(&h, comparable, 0.2);
+        let hot = asking_price(&h, comparable, 3.0, 0.0);
+        let even = asking_price(&h, comparable, 1.0, 0.0);
+        let cold = asking_price(&h, comparable, 0.2, 0.0);
         assert!(hot > even && even > cold, "{hot} {even} {cold}");
         assert!((even / comparable - h.ask_markup.exp()).abs() < 1e-12);
         assert!(cold > 0.0);
@@ -963,18 +1002,21 @@ mod tests {
     }
 
     #[test]
-    fn owners_facing_a_loss_list_less_and_deeper_losses_less_still() {
+    fn owners_facing_a_loss_ask_more_and_deeper_losses_more_still() {
         let h = crate::config::baseline().housing;
-        assert_eq!(seller_willingness(&h, 900_000.0, 600_000.0), 1.0);
+        let comparable = 500_000.0;
+        let plain = asking_price(&h, comparable, 1.0, 0.0);
         assert_eq!(
-            seller_willingness(&h, 500_000.0, 0.0),
-            1.0,
-            "no reference: no loss"
+            asking_price(&h, comparable, 1.0, 400_000.0),
+            plain,
+            "a gain: no premium"
         );
-        let small = seller_willingness(&h, 540_000.0, 600_000.0);
-        let deep = seller_willingness(&h, 300_000.0, 600_000.0);
-        assert!(deep < small && small < 1.0, "{deep} {small}");
-        assert!(deep > 0.0);
+        let small = asking_price(&h, comparable, 1.0, 550_000.0);
+        let deep = asking_price(&h, comparable, 1.0, 900_000.0);
+        assert!(deep > small && small > plain, "{deep} {small} {plain}");
+        // The premium is loss_aversion x the log loss.
+        let expected = plain * (h.loss_aversion * (900_000.0f64 / comparable).ln()).exp();
+        assert!((deep - expected).abs() < 1e-6 * deep);
     }
 
     /// Two estates of quality 0.6 and 1.4, each with two 100 m² listings asking `asks`.
@@ -1003,11 +1045,23 @@ mod tests {
         let stock = two_estates([[300_000.0, 250_000.0], [900_000.0, 800_000.0]]);
         let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
         let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale);
-        assert_eq!(book.buy(&stock, 1e9, 1.0, &mut rng), Some(DwellingId(3)));
-        assert_eq!(book.buy(&stock, 850_000.0, 1.0, &mut rng), Some(DwellingId(1)));
+        assert_eq!(
+            book.buy(&stock, 1e9, 0.0, 1.0, &mut rng),
+            Some(DwellingId(3))
+        );
+        assert_eq!(
+            book.buy(&stock, 850_000.0, 0.0, 1.0, &mut rng),
+            Some(DwellingId(1))
+        );
         // Nothing left under 280,000.
-        assert_eq!(book.buy(&stock, 280_000.0, 1.0, &mut rng), None);
+        assert_eq!(book.buy(&stock, 280_000.0, 0.0, 1.0, &mut rng), None);
         assert_eq!(book.len(), 2);
+        // An owner of a 100 m² home of quality 0.6 trades up only to the better estate.
+        assert_eq!(book.buy(&stock, 350_000.0, 60.0, 1.0, &mut rng), None);
+        assert_eq!(
+            book.buy(&stock, 1e9, 60.0, 1.0, &mut rng),
+            Some(DwellingId(2))
+        );
     }
 
     #[test]
