@@ -123,6 +123,9 @@ pub struct Pyramid {
     pub shapes: Vec<Shape>,
 }
 
+/// A low-high range.
+pub type Range = (f64, f64);
+
 pub struct Shape {
     pub label: String,
     /// Filled bars (a run) or an outline (one folder of a comparison).
@@ -132,7 +135,7 @@ pub struct Shape {
     pub male: Vec<f64>,
     pub female: Vec<f64>,
     /// An ensemble's 5-95% range across runs per band (men, women), drawn as whiskers.
-    pub ranges: Option<Vec<((f64, f64), (f64, f64))>>,
+    pub ranges: Option<Vec<(Range, Range)>>,
 }
 
 // Okabe & Ito's palette (2008), told apart by the common colour blindnesses and dark enough

@@ -457,10 +457,10 @@ fn sensitivity(dir: &Path) -> anyhow::Result<(String, String, Vec<Figure>, Strin
                     esc(name)
                 )?;
             }
-            write!(
+            writeln!(
                 table,
-                "<td>{}</td><td><code>{}</code></td><td class=\"mu-star\" data-output=\"{}\" \
-                 data-value=\"{}\">{}</td><td class=\"nowrap\">{} to {}</td><td>{}</td><td>{}</td></tr>\n",
+                "<td style=\"text-align:right\">{}</td><td><code>{}</code></td><td class=\"mu-star\" data-output=\"{}\" \
+                 data-value=\"{}\">{}</td><td class=\"nowrap\">{} to {}</td><td>{}</td><td>{}</td></tr>",
                 i + 1,
                 esc(&r.parameter),
                 esc(name),

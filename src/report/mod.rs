@@ -681,7 +681,7 @@ fn effects_table(folders: &[Folder]) -> String {
     }
     h += "</tr>\n<tr>";
     for _ in &years {
-        h += "<th>baseline</th><th>scenario</th><th>Δ</th><th>%</th>";
+        h += "<th>baseline</th><th>scenario</th><th>Δ <span class=\"small\">5-95% if paired</span></th><th>%</th>";
     }
     h += "</tr>\n</thead>\n<tbody>\n";
     for o in &OUTCOMES {
@@ -714,7 +714,7 @@ fn effects_table(folders: &[Folder]) -> String {
                 };
                 let range = if p.low < p.high {
                     format!(
-                        " <span class=\"range\">({} to {})</span>",
+                        "<span class=\"small\">{} to {}</span>",
                         fmt_delta(o, p.low),
                         fmt_delta(o, p.high)
                     )
