@@ -215,10 +215,25 @@ fn ensembles_get_fan_charts_and_comparisons_one_line_per_folder() {
         .success();
     let html = fs::read_to_string(ens.join("report.html")).expect("ensemble --report");
     let charts = svg_charts(&html);
-    // An ensemble keeps no age structure or drivers: those two charts are named as missing.
-    assert!(!charts.contains_key("pyramids") && !charts.contains_key("drivers"));
-    assert!(html.contains("id=\"not-drawn\""));
-    assert_eq!(charts.len(), RUN_CHARTS.len() - 2);
+    // An ensemble keeps each run's age structure and drivers: their means are drawn, with
+    // the 5-95% range across runs.
+    assert_eq!(charts.len(), RUN_CHARTS.len());
+    assert!(!html.contains("id=\"not-drawn\""));
+    assert_series(
+        &charts,
+        "pyramids",
+        &["men (mean)", "women (mean)", "5-95% of runs"],
+    );
+    assert_series(
+        &charts,
+        "drivers",
+        &["job loss", "wage gap", "cold climate"],
+    );
+    assert!(html.contains("Lines are the mean across 2 runs, bands the 5-95% range"));
+    // The page says what its bands cover and what they do not.
+    assert!(html.contains("id=\"uncertainty\"") && html.contains("seed noise"));
+    assert!(html.contains("parameter uncertainty") && html.contains("structural uncertainty"));
+    assert!(html.contains("id=\"summary\"") && html.contains("the population falls from"));
     assert_series(
         &charts,
         "population",
@@ -250,8 +265,18 @@ fn ensembles_get_fan_charts_and_comparisons_one_line_per_folder() {
     assert!(html.contains("Comparison of 3 folders"));
     assert_eq!(
         charts.len(),
-        RUN_CHARTS.len(),
-        "pyramids and drivers of the two runs"
+        RUN_CHARTS.len() + 1,
+        "every chart, and the effects against the first folder"
+    );
+    assert_series(
+        &charts,
+        "effects",
+        &[
+            "Population: difference from seed1",
+            "Unemployment rate: difference from seed1",
+            "no_cold",
+            "percentage points",
+        ],
     );
     let folders = ["seed1", "no_cold", "ens (median, 5-95%)"];
     for id in [
@@ -282,7 +307,190 @@ fn ensembles_get_fan_charts_and_comparisons_one_line_per_folder() {
         &["Emigrants by reason: seed1", "Emigrants by reason: no_cold"],
     );
 
-    check_in_chromium(&page, RUN_CHARTS.len(), dir.path());
+    check_in_chromium(&page, RUN_CHARTS.len() + 1, dir.path());
+}
+
+/// The `data-value` of the effects table's cell for `metric` in `year` of `scenario`.
+fn effect_cell(html: &str, metric: &str, year: i32, scenario: &str) -> f64 {
+    let key = format!(
+        "data-metric=\"{metric}\" data-year=\"{year}\" data-scenario=\"{scenario}\" data-value=\""
+    );
+    let at = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("no effect cell `{key}`"))
+        + key.len();
+    html[at..at + html[at..].find('"').unwrap()]
+        .parse()
+        .unwrap()
+}
+
+/// summary.csv's `metric` column by year.
+fn column(dir: &Path, metric: &str) -> BTreeMap<i32, f64> {
+    let mut r = csv::Reader::from_path(dir.join("summary.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let c = h.iter().position(|x| x == metric).unwrap();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[0].parse().unwrap(), rec[c].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_comparison_shows_each_scenarios_effect_as_scenario_minus_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    quick_run(&base, "4", &[]);
+    let digital = dir.path().join("dig");
+    quick_run(
+        &digital,
+        "4",
+        &["--config", "config/scenarios/digital.toml"],
+    );
+    let page = dir.path().join("cmp.html");
+    shrinkcity()
+        .arg("report")
+        .args([&base, &digital])
+        .arg("--out")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = fs::read_to_string(&page).unwrap();
+    // Legends and tables name the scenario from its config, with its hypothesis.
+    assert!(
+        html.contains("<b>digital</b>") && html.contains("Hypothesis:</b> the digital economy")
+    );
+    let charts = svg_charts(&html);
+    assert_series(
+        &charts,
+        "effects",
+        &["digital", "Price per m²: difference from baseline"],
+    );
+    let (b, d) = (column(&base, "population"), column(&digital, "population"));
+    let (bu, du) = (
+        column(&base, "unemployment_rate"),
+        column(&digital, "unemployment_rate"),
+    );
+    for year in [2030, 2035] {
+        assert_eq!(
+            effect_cell(&html, "population", year, "digital"),
+            d[&year] - b[&year]
+        );
+        let du_cell = effect_cell(&html, "unemployment_rate", year, "digital");
+        assert!((du_cell - (du[&year] - bu[&year])).abs() < 1e-12);
+    }
+    assert!(
+        d[&2035] != b[&2035],
+        "the scenario moves the population by 2035"
+    );
+    // The summary says how far the scenario moves the outcomes.
+    assert!(html.contains("Against baseline in 2035, digital changes the population by"));
+    // Key figures: 2015 is the same in both folders, so it is one cell, not two rows.
+    assert!(
+        html.contains("class=\"nowrap\" rowspan=\"2\">"),
+        "identical years are merged"
+    );
+
+    // Every chart also travels as a standalone SVG with its title, seeds and source.
+    let charts_dir = dir.path().join("charts");
+    let mut n = 0;
+    for e in fs::read_dir(&charts_dir).unwrap() {
+        let text = fs::read_to_string(e.unwrap().path()).unwrap();
+        let doc = roxmltree::Document::parse(&text).expect("a standalone chart is well-formed");
+        let all: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        let all = all.join(" ");
+        assert!(
+            all.contains("seed 4") && all.contains("Source: shrinkcity"),
+            "{all}"
+        );
+        n += 1;
+    }
+    assert_eq!(n, RUN_CHARTS.len() + 1);
+    assert!(charts_dir.join("cmp-effects.svg").is_file());
+}
+
+#[test]
+fn sweep_and_sensitivity_folders_get_pages_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep");
+    shrinkcity()
+        .args(["sweep", "--quiet", "--scale", "0.01", "--end-year", "2030"])
+        .args([
+            "--param",
+            "migration.climate_weight=0:1:3",
+            "--runs",
+            "2",
+            "--out",
+        ])
+        .arg(&sweep)
+        .assert()
+        .success();
+    shrinkcity().arg("report").arg(&sweep).assert().success();
+    let html = fs::read_to_string(sweep.join("report.html")).unwrap();
+    let charts = svg_charts(&html);
+    assert_series(
+        &charts,
+        "sweep-population",
+        &[
+            "Population in 2030 against migration.climate_weight",
+            "mean, 5-95% across replicates",
+        ],
+    );
+    assert!(charts.len() == 4 && html.contains("id=\"summary\""));
+    check_in_chromium(&sweep.join("report.html"), 4, dir.path());
+
+    let sens = dir.path().join("sens");
+    shrinkcity()
+        .args([
+            "sensitivity",
+            "--quiet",
+            "--scale",
+            "0.01",
+            "--end-year",
+            "2030",
+        ])
+        .args(["--param", "migration.climate_weight=0:1"])
+        .args(["--param", "labour.local_wage_growth=0.01:0.05"])
+        .args(["--param", "housing.price_response=0.1:0.2"])
+        .args([
+            "--trajectories",
+            "3",
+            "--output",
+            "population_2030",
+            "--out",
+        ])
+        .arg(&sens)
+        .assert()
+        .success();
+    shrinkcity().arg("report").arg(&sens).assert().success();
+    let html = fs::read_to_string(sens.join("report.html")).unwrap();
+    let first = fs::read_to_string(sens.join("report.html")).unwrap();
+    shrinkcity().arg("report").arg(&sens).assert().success();
+    assert_eq!(
+        fs::read_to_string(sens.join("report.html")).unwrap(),
+        first,
+        "the bootstrap draws from a fixed seed"
+    );
+    let charts = svg_charts(&html);
+    assert_series(
+        &charts,
+        "morris-population-2030",
+        &["migration.climate_weight", "σ"],
+    );
+    // The ranking is by μ*, largest first.
+    let key = "data-output=\"population_2030\" data-value=\"";
+    let mu: Vec<f64> = html
+        .match_indices(key)
+        .map(|(at, _)| {
+            let rest = &html[at + key.len()..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(mu.len(), 3);
+    assert!(mu.windows(2).all(|w| w[0] >= w[1]), "{mu:?}");
+    assert!(html.contains("95% interval of μ*"));
+    check_in_chromium(&sens.join("report.html"), 1, dir.path());
 }
 
 #[test]
@@ -368,7 +576,12 @@ fn check_in_chromium(page: &Path, n_charts: usize, work: &Path) {
         n_charts,
         "charts in the loaded page"
     );
-    for id in ["chart-population", "chart-housing", "chart-jobs"] {
+    let ids: &[&str] = if n_charts >= RUN_CHARTS.len() {
+        &["chart-population", "chart-housing", "chart-jobs"]
+    } else {
+        &[]
+    };
+    for id in ids {
         assert!(
             dom.contains(&format!("id=\"{id}\"")),
             "{id} missing in the DOM"

@@ -16,6 +16,8 @@ use super::options::Meter;
 use super::{Outcome, Run, RunControl, RunSpec, run_years};
 use crate::config::{self, Config};
 use crate::engine::rng::mix;
+use crate::model::migration::EMIGRANT_AGE_BANDS;
+use crate::output::record::{age_band_label, band_fields, sex_label};
 use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
 
 /// SplitMix64's increment (the golden ratio in 64 bits).
@@ -167,9 +169,13 @@ pub fn run_batch_one(
     run_years(&mut run, config.run.end_year, sink, &mut progress, &control)
 }
 
-/// A light sink: keeps the summary rows only, and writes agent snapshots if asked.
+/// A light sink: keeps the summary rows, and if asked the age structure and the emigrants
+/// by driver (as the text of a run folder's `age_structure.csv` and
+/// `emigration_drivers.csv`), and writes agent snapshots if asked.
 pub struct SummarySink {
     pub rows: Vec<SummaryRow>,
+    /// `(age_structure.csv, emigration_drivers.csv)`, header first, when kept.
+    pub structure: Option<(String, String)>,
     snapshots: Option<(PathBuf, Snapshots, i32)>,
 }
 
@@ -177,14 +183,40 @@ impl SummarySink {
     pub fn new() -> Self {
         SummarySink {
             rows: Vec::new(),
+            structure: None,
             snapshots: None,
         }
+    }
+
+    /// Also keep the age structure and the emigrants by driver, as a run folder writes them.
+    pub fn keeping_structure(mut self) -> Self {
+        self.structure = Some((
+            "year,age_band,age_from,age_to,sex,count\n".into(),
+            "year,driver,age_band,age_from,age_to,emigrants\n".into(),
+        ));
+        self
+    }
+
+    /// Write the kept age structure and drivers into `dir` (nothing if not kept).
+    pub fn write_structure(&self, dir: &Path) -> anyhow::Result<()> {
+        if let Some((ages, drivers)) = &self.structure {
+            for (name, text) in [
+                ("age_structure.csv", ages),
+                ("emigration_drivers.csv", drivers),
+            ] {
+                let path = dir.join(name);
+                fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+        Ok(())
     }
 
     /// Also write `dir/agents/agents_YYYY.csv` for the years `which` selects.
     pub fn with_snapshots(dir: &Path, which: Snapshots, start_year: i32) -> Self {
         SummarySink {
             rows: Vec::new(),
+            structure: None,
             snapshots: (which != Snapshots::None).then(|| (dir.join("agents"), which, start_year)),
         }
     }
@@ -200,6 +232,22 @@ impl Sink for SummarySink {
     fn year(&mut self, record: &YearRecord, world: &mut World) -> anyhow::Result<()> {
         let year = record.summary.year;
         self.rows.push(record.summary.clone());
+        if let Some((ages, drivers)) = &mut self.structure {
+            use std::fmt::Write as _;
+            for (band, counts) in record.age_structure.iter().enumerate() {
+                let label = age_band_label(band);
+                let bounds = band_fields(&label);
+                for (sex, n) in counts.iter().enumerate() {
+                    writeln!(ages, "{year},{label},{bounds},{},{n}", sex_label(sex))?;
+                }
+            }
+            let bounds = EMIGRANT_AGE_BANDS.map(band_fields);
+            for (driver, bands) in record.emigrants_by_driver.iter() {
+                for ((band, b), n) in EMIGRANT_AGE_BANDS.iter().zip(&bounds).zip(bands) {
+                    writeln!(drivers, "{year},{},{band},{b},{n}", driver.name())?;
+                }
+            }
+        }
         if let Some((dir, which, start)) = &self.snapshots
             && which.includes(year, *start)
         {

@@ -1,7 +1,8 @@
 //! `shrinkcity ensemble`: N replicates of one config, with seeds derived from the base seed,
 //! run in parallel. Writes each run's `runs/<i>/summary.csv` as it finishes and, at the
 //! end, `ensemble.csv`: mean, sd and quantiles across runs for every year and metric.
-//! Only the summary numbers (years × metrics × runs) are kept, never a run's agents.
+//! Each run also keeps its `age_structure.csv` and `emigration_drivers.csv` (as a run folder
+//! writes them), so the report draws their means; never a run's agents (unless asked).
 //!
 //! Stopped (the watch's stop flag, set on Ctrl-C), it hands out no new run, drops the runs in
 //! progress at their next year, and moves the finished runs' folders to `out` with
@@ -121,7 +122,8 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
             let i = todo[k];
             let dir = runs_dir.join(i.to_string());
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let mut sink = SummarySink::with_snapshots(&dir, opts.snapshots, start);
+            let mut sink =
+                SummarySink::with_snapshots(&dir, opts.snapshots, start).keeping_structure();
             let spec = RunSpec {
                 seed: seeds[i],
                 scale: spec.scale,
@@ -134,6 +136,7 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
                 return Ok(None);
             }
             write_summary(&dir.join("summary.csv"), &sink.rows)?;
+            sink.write_structure(&dir)?;
             Ok(Some(sink.rows))
         },
         |k, rows| {

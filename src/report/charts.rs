@@ -7,13 +7,14 @@ use plotters::style::RGBColor;
 use std::collections::BTreeMap;
 
 use super::data::{Folder, Point};
+use super::effects::{OUTCOMES, Pairing, difference};
 use crate::calibration::Targets;
 use crate::calibration::targets::{How, Target};
 
 /// A chart on the page: one SVG of one or more panels in a grid.
 pub struct Figure {
     /// HTML id of the section, and of the SVG (`chart-<id>`).
-    pub id: &'static str,
+    pub id: String,
     pub title: String,
     /// What to read in it, shown under the title.
     pub caption: String,
@@ -24,6 +25,7 @@ pub struct Figure {
 
 pub enum Panel {
     Lines(Lines),
+    Xy(Xy),
     Stacked(Stacked),
     Pyramid(Pyramid),
 }
@@ -36,6 +38,8 @@ pub struct Lines {
     pub years: (i32, i32),
     pub series: Vec<Series>,
     pub targets: Vec<Marker>,
+    /// Fit the value axis to the data (a comparison, a difference) rather than start it at 0.
+    pub fit: bool,
 }
 
 pub struct Series {
@@ -55,6 +59,8 @@ pub struct Marker {
     pub high: f64,
     /// The series it belongs to, in a panel of several (otherwise drawn in black).
     pub color: Option<RGBColor>,
+    /// The target's name, written beside it on the chart.
+    pub label: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,6 +70,36 @@ pub enum MarkerKind {
     At { year: i32, offset: f64 },
     /// The range the maximum over these years should lie in.
     Span { from: i32, to: i32 },
+}
+
+/// Values against a number other than the year: an outcome against a swept parameter
+/// (lines with bands), or a scatter of named points with horizontal intervals (Morris μ*–σ).
+pub struct Xy {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub percent: bool,
+    pub series: Vec<XySeries>,
+    /// Named points, not joined; both axes start at 0.
+    pub scatter: bool,
+}
+
+pub struct XySeries {
+    pub label: String,
+    pub color: RGBColor,
+    pub points: Vec<XyPoint>,
+    /// Draw the vertical range `y.low..y.high` as a band (lines) or whisker (scatter).
+    pub band: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct XyPoint {
+    pub x: f64,
+    pub y: Point,
+    /// A horizontal interval (a confidence interval on x).
+    pub x_range: Option<(f64, f64)>,
+    /// Written beside the point in a scatter.
+    pub name: String,
 }
 
 /// Bars stacked by year.
@@ -87,6 +123,9 @@ pub struct Pyramid {
     pub shapes: Vec<Shape>,
 }
 
+/// A low-high range.
+pub type Range = (f64, f64);
+
 pub struct Shape {
     pub label: String,
     /// Filled bars (a run) or an outline (one folder of a comparison).
@@ -95,24 +134,30 @@ pub struct Shape {
     pub female_color: RGBColor,
     pub male: Vec<f64>,
     pub female: Vec<f64>,
+    /// An ensemble's 5-95% range across runs per band (men, women), drawn as whiskers.
+    pub ranges: Option<Vec<(Range, Range)>>,
 }
 
-// Tableau 10, which stays readable in print and for the common colour blindnesses.
-const BLUE: RGBColor = RGBColor(0x4E, 0x79, 0xA7);
-const ORANGE: RGBColor = RGBColor(0xF2, 0x8E, 0x2B);
-const RED: RGBColor = RGBColor(0xE1, 0x57, 0x59);
-const TEAL: RGBColor = RGBColor(0x76, 0xB7, 0xB2);
-const GREEN: RGBColor = RGBColor(0x59, 0xA1, 0x4F);
-const YELLOW: RGBColor = RGBColor(0xED, 0xC9, 0x48);
-const PURPLE: RGBColor = RGBColor(0xB0, 0x7A, 0xA1);
-const PINK: RGBColor = RGBColor(0xFF, 0x9D, 0xA7);
-const BROWN: RGBColor = RGBColor(0x9C, 0x75, 0x5F);
-const GREY: RGBColor = RGBColor(0x79, 0x70, 0x6E);
+// Okabe & Ito's palette (2008), told apart by the common colour blindnesses and dark enough
+// for print; its pale yellow is replaced by a dark ochre and grey is kept for the quiet series.
+const BLUE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
+const ORANGE: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
+const RED: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+const TEAL: RGBColor = RGBColor(0x56, 0xB4, 0xE9);
+const GREEN: RGBColor = RGBColor(0x00, 0x9E, 0x73);
+const YELLOW: RGBColor = RGBColor(0x9A, 0x7B, 0x00);
+const PURPLE: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
+const PINK: RGBColor = RGBColor(0x88, 0x44, 0x88);
+const BROWN: RGBColor = RGBColor(0x8C, 0x51, 0x0A);
+const GREY: RGBColor = RGBColor(0x66, 0x66, 0x66);
 const COAL: RGBColor = RGBColor(0x33, 0x33, 0x33);
 
 /// One colour per folder of a comparison, in order.
+/// Colours for series that are not folders (parameters of a sensitivity analysis).
+pub const SERIES_COLORS: [RGBColor; 8] = [BLUE, RED, GREEN, ORANGE, PURPLE, TEAL, BROWN, GREY];
+
 pub const FOLDER_COLORS: [RGBColor; 10] = [
-    BLUE, ORANGE, RED, TEAL, GREEN, PURPLE, BROWN, PINK, GREY, YELLOW,
+    GREY, BLUE, RED, GREEN, ORANGE, PURPLE, TEAL, BROWN, PINK, YELLOW,
 ];
 
 /// A summary.csv column as the report shows it.
@@ -390,17 +435,20 @@ pub fn figures(folders: &[Folder], targets: &Targets) -> (Vec<Figure>, Vec<Strin
         Some(f) => out.push(f),
         None => missing.push(what.to_string()),
     };
+    if folders.len() > 1 {
+        push(effects_figure(folders), "Effects against the first folder");
+    }
     push(
         lines_figure(&POPULATION, folders, targets),
         POPULATION.title,
     );
     push(
         pyramids(folders),
-        "Age pyramids (age_structure.csv: run folders only)",
+        "Age pyramids (age_structure.csv: not kept by this folder's runs)",
     );
     push(
         drivers(folders),
-        "Why emigrants left (emigration_drivers.csv: run folders only)",
+        "Why emigrants left (emigration_drivers.csv: not kept by this folder's runs)",
     );
     for spec in [&JOBS, &JOB_FLOWS, &HOUSING, &VACANCY, &RETAIL, &SHARES] {
         push(lines_figure(spec, folders, targets), spec.title);
@@ -408,8 +456,83 @@ pub fn figures(folders: &[Folder], targets: &Targets) -> (Vec<Figure>, Vec<Strin
     (out, missing)
 }
 
+/// Each scenario (every folder after the first) minus the first folder, one panel per
+/// outcome of `effects::OUTCOMES`, on axes fitted to the differences.
+fn effects_figure(folders: &[Folder]) -> Option<Figure> {
+    let (base, others) = folders.split_first()?;
+    let years = common_years(folders).filter(|(a, b)| a <= b)?;
+    let mut pairings = Vec::new();
+    let mut panels = Vec::new();
+    for o in &OUTCOMES {
+        let mut series = Vec::new();
+        for (k, f) in others.iter().enumerate() {
+            let Some(d) = difference(base, f, o.column, o.factor) else {
+                continue;
+            };
+            let paired = matches!(d.pairing, Pairing::Paired(_));
+            if !pairings.contains(&d.pairing) {
+                pairings.push(d.pairing);
+            }
+            series.push(Series {
+                label: if paired {
+                    format!("{} (mean, 5-95% of paired runs)", f.label)
+                } else {
+                    f.label.clone()
+                },
+                color: FOLDER_COLORS[(k + 1) % FOLDER_COLORS.len()],
+                points: d
+                    .points
+                    .range(years.0..=years.1)
+                    .map(|(&y, p)| (y, *p))
+                    .collect(),
+                band: paired,
+            });
+        }
+        if series.is_empty() {
+            continue;
+        }
+        panels.push(Panel::Lines(Lines {
+            title: format!("{}: difference from {}", o.title, base.label),
+            y_label: o.unit.into(),
+            percent: false,
+            years,
+            series,
+            targets: Vec::new(),
+            fit: true,
+        }));
+    }
+    if panels.is_empty() {
+        return None;
+    }
+    let mut caption = format!(
+        "Each scenario minus {} in the same year: 0 means no effect. Axes are fitted to the differences.",
+        base.label
+    );
+    for p in &pairings {
+        caption += match p {
+            Pairing::Runs => {
+                " Two single runs: one difference a year (with the same seed, the difference is the policy's alone; with different seeds it includes seed noise)."
+            }
+            Pairing::Paired(_) => {
+                " Ensembles on common seeds are paired run by run: the line is the mean of the paired differences, the band their 5-95% range (seed noise only)."
+            }
+            Pairing::Means => {
+                " Folders without common seeds: the difference of the means across runs, without a band."
+            }
+        };
+    }
+    Some(Figure {
+        id: "effects".into(),
+        title: format!("Effects: difference from {}", base.label),
+        caption,
+        columns: 2,
+        panel_height: 380,
+        panels,
+    })
+}
+
 /// The years every folder covers.
-fn common_years(folders: &[Folder]) -> Option<(i32, i32)> {
+pub fn common_years(folders: &[Folder]) -> Option<(i32, i32)> {
     folders.iter().try_fold((i32::MIN, i32::MAX), |(a, b), f| {
         let (s, e) = f.years()?;
         Some((a.max(s), b.min(e)))
@@ -488,6 +611,7 @@ fn lines_figure(spec: &FigureSpec, folders: &[Folder], targets: &Targets) -> Opt
                 years,
                 series,
                 targets: markers,
+                fit: compare,
             }));
         }
     }
@@ -496,7 +620,7 @@ fn lines_figure(spec: &FigureSpec, folders: &[Folder], targets: &Targets) -> Opt
     }
     let columns = if panels.len() == 1 { 1 } else { 2 };
     Some(Figure {
-        id: spec.id,
+        id: spec.id.into(),
         title: spec.title.to_string(),
         caption: spec.caption.to_string(),
         columns,
@@ -537,6 +661,7 @@ pub fn markers(
                 low: level(t.low),
                 high: level(t.high),
                 color: None,
+                label: t.name.clone(),
             }),
             How::Max => {
                 let [from, to] = match t.years {
@@ -552,6 +677,7 @@ pub fn markers(
                     low: level(t.low),
                     high: level(t.high),
                     color: None,
+                    label: t.name.clone(),
                 })
             }
             How::Change | How::Difference => relative_marker(t, metric, reference, alias, factor)
@@ -622,6 +748,7 @@ fn relative_marker(
         low: a.min(b),
         high: a.max(b),
         color: None,
+        label: t.name.clone(),
     })
 }
 
@@ -655,7 +782,12 @@ fn pyramids(folders: &[Folder]) -> Option<Figure> {
     let x_max = with_ages
         .iter()
         .flat_map(|(_, f)| years.iter().flat_map(|y| &f.ages[y]))
-        .map(|b| b.male.max(b.female))
+        .map(|b| {
+            b.male_range
+                .1
+                .max(b.female_range.1)
+                .max(b.male.max(b.female))
+        })
         .fold(0.0, f64::max);
     let compare = with_ages.len() > 1 || folders.len() > 1;
     let panels = years
@@ -681,41 +813,96 @@ fn pyramids(folders: &[Folder]) -> Option<Figure> {
                             female_color,
                             male: f.ages[y].iter().map(|b| b.male).collect(),
                             female: f.ages[y].iter().map(|b| b.female).collect(),
+                            ranges: (f.structure_runs > 1).then(|| {
+                                f.ages[y]
+                                    .iter()
+                                    .map(|b| (b.male_range, b.female_range))
+                                    .collect()
+                            }),
                         }
                     })
                     .collect(),
             })
         })
         .collect::<Vec<_>>();
+    let mut caption = String::from(
+        "Residents by five-year age band on 31 December: men to the left, women to the right, on the same scale in every year.",
+    );
+    if let [(_, f)] = with_ages.as_slice()
+        && f.structure_runs > 1
+    {
+        caption += &format!(
+            " Bars are the mean across {} runs, whiskers the 5-95% range.",
+            f.structure_runs
+        );
+    }
     Some(Figure {
-        id: "pyramids",
+        id: "pyramids".into(),
         title: "Age pyramids".into(),
-        caption: "Residents by five-year age band on 31 December: men to the left, women to the right, on the same scale in every year.".into(),
+        caption,
         columns: panels.len(),
         panel_height: 460,
         panels,
     })
 }
 
-/// Emigrants by the main reason for leaving, stacked by year: one panel per folder.
+/// Emigrants by the main reason for leaving, stacked by year: one panel per folder. An
+/// ensemble on its own gets one line per reason instead: the mean across runs with its
+/// 5-95% band.
 fn drivers(folders: &[Folder]) -> Option<Figure> {
     let years = common_years(folders)?;
+    let caption = "Each emigrant counted under the largest term of the decision that moved them (for a household, the head's decision).";
+    if let [f] = folders
+        && f.structure_runs > 1
+    {
+        let series = driver_order(f)
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Series {
+                label: driver_label(d),
+                color: DRIVER_COLORS[i % DRIVER_COLORS.len()],
+                points: f
+                    .drivers
+                    .range(years.0..=years.1)
+                    .map(|(&y, row)| {
+                        let p = row
+                            .iter()
+                            .find(|(x, _)| x == d)
+                            .map_or(Point::exact(0.0), |(_, p)| *p);
+                        (y, p)
+                    })
+                    .collect(),
+                band: true,
+            })
+            .collect();
+        return Some(Figure {
+            id: "drivers".into(),
+            title: "Why people leave".into(),
+            caption: format!(
+                "{caption} Lines are the mean across {} runs, bands the 5-95% range.",
+                f.structure_runs
+            ),
+            columns: 1,
+            panel_height: 460,
+            panels: vec![Panel::Lines(Lines {
+                title: "Emigrants by main reason for leaving".into(),
+                y_label: "emigrants per year".into(),
+                percent: false,
+                years,
+                series,
+                targets: Vec::new(),
+                fit: false,
+            })],
+        });
+    }
     let y_max = folders
         .iter()
         .flat_map(|f| f.drivers.range(years.0..=years.1))
-        .map(|(_, row)| row.iter().map(|(_, n)| n).sum::<f64>())
+        .map(|(_, row)| row.iter().map(|(_, n)| n.mid).sum::<f64>())
         .fold(0.0, f64::max);
     let mut panels = Vec::new();
     for f in folders.iter().filter(|f| !f.drivers.is_empty()) {
-        let mut order: Vec<String> = Vec::new();
-        for row in f.drivers.values() {
-            for (d, _) in row {
-                if !order.contains(d) {
-                    order.push(d.clone());
-                }
-            }
-        }
-        let layers = order
+        let layers = driver_order(f)
             .iter()
             .enumerate()
             .map(|(i, d)| {
@@ -723,7 +910,7 @@ fn drivers(folders: &[Folder]) -> Option<Figure> {
                     .drivers
                     .range(years.0..=years.1)
                     .map(|(&y, row)| {
-                        let n = row.iter().find(|(x, _)| x == d).map_or(0.0, |(_, n)| *n);
+                        let n = row.iter().find(|(x, _)| x == d).map_or(0.0, |(_, n)| n.mid);
                         (y, n)
                     })
                     .collect();
@@ -750,12 +937,30 @@ fn drivers(folders: &[Folder]) -> Option<Figure> {
         return None;
     }
     let columns = if panels.len() == 1 { 1 } else { 2 };
+    let mean = folders.iter().any(|f| f.structure_runs > 1);
     Some(Figure {
-        id: "drivers",
+        id: "drivers".into(),
         title: "Why people leave".into(),
-        caption: "Each emigrant counted under the largest term of the decision that moved them (for a household, the head's decision).".into(),
+        caption: if mean {
+            format!("{caption} Ensembles: the mean across runs.")
+        } else {
+            caption.into()
+        },
         columns,
         panel_height: if columns == 1 { 420 } else { 380 },
         panels,
     })
+}
+
+/// The drivers of a folder in file order.
+fn driver_order(f: &Folder) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    for row in f.drivers.values() {
+        for (d, _) in row {
+            if !order.contains(d) {
+                order.push(d.clone());
+            }
+        }
+    }
+    order
 }

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::ops::Range;
 
-use super::charts::{Figure, Lines, MarkerKind, Panel, Pyramid, Stacked};
+use super::charts::{Figure, Lines, MarkerKind, Panel, Pyramid, Stacked, Xy};
 
 /// Width of every figure in SVG pixels; the page scales it to the column width.
 pub const WIDTH: u32 = 1100;
@@ -84,6 +84,7 @@ pub fn figure_svg(fig: &Figure) -> Result<String> {
         for (panel, cell) in fig.panels.iter().zip(&cells) {
             match panel {
                 Panel::Lines(p) => draw_lines(cell, p)?,
+                Panel::Xy(p) => draw_xy(cell, p)?,
                 Panel::Stacked(p) => draw_stacked(cell, p)?,
                 Panel::Pyramid(p) => draw_pyramid(cell, p)?,
             }
@@ -91,6 +92,42 @@ pub fn figure_svg(fig: &Figure) -> Result<String> {
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// `&`, `<`, `>` and `"` as XML entities.
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The figure as a file of its own, to travel without the page: its title, a line naming
+/// the scenario and seeds, the figure, and a source line at the foot.
+pub fn standalone_svg(fig: &Figure, about: &str, source: &str) -> Result<String> {
+    let inner = figure_svg(fig)?;
+    let inner_height = {
+        let columns = fig.columns.max(1);
+        fig.panel_height * fig.panels.len().div_ceil(columns).max(1) as u32
+    };
+    let (top, foot) = (64, 34);
+    let height = inner_height + top + foot;
+    let inner = inner.replacen("<svg ", &format!("<svg x=\"0\" y=\"{top}\" "), 1);
+    Ok(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
+         viewBox=\"0 0 {WIDTH} {height}\" font-family=\"{FONT}\">\n\
+         <title>{t}</title>\n<desc>{about}. {source}</desc>\n\
+         <rect width=\"{WIDTH}\" height=\"{height}\" fill=\"#ffffff\"/>\n\
+         <text x=\"16\" y=\"28\" font-size=\"21\" font-weight=\"bold\" fill=\"#222222\">{t}</text>\n\
+         <text x=\"16\" y=\"52\" font-size=\"14\" fill=\"#555555\">{about}</text>\n\
+         {inner}\n\
+         <text x=\"16\" y=\"{sy}\" font-size=\"12\" fill=\"#555555\">{source}</text>\n</svg>\n",
+        t = xml(&fig.title),
+        about = xml(about),
+        source = xml(source),
+        sy = height - 12,
+    ))
 }
 
 /// What a legend entry shows before its label.
@@ -286,6 +323,15 @@ fn tick_formatter(ticks: &[f64], percent: bool) -> impl Fn(&f64) -> String + use
     }
 }
 
+/// A bound as a marker's note shows it: `25%` on a share axis, else compact.
+fn short(v: f64, percent: bool) -> String {
+    if percent {
+        format!("{}%", compact(v))
+    } else {
+        compact(v)
+    }
+}
+
 /// `1250000` → `1.25M`, `750000` → `750k`, `2500` → `2.5k`.
 pub fn compact(v: f64) -> String {
     let trim = |s: String| {
@@ -394,29 +440,64 @@ fn draw_lines(cell: &Area, p: &Lines) -> Result<()> {
     }
     let plot = header(cell, &p.title, &entries)?;
 
-    let data = p.series.iter().flat_map(|s| {
+    let highs = p.series.iter().flat_map(|s| {
         s.points
             .iter()
-            .flat_map(move |(_, pt)| [pt.mid, if s.band { pt.high } else { pt.mid }])
+            .map(move |(_, pt)| if s.band { pt.high.max(pt.mid) } else { pt.mid })
     });
-    let data_max = data.clone().fold(0.0f64, f64::max);
-    let data_min = p
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|(_, pt)| pt.low.min(pt.mid)))
-        .fold(0.0f64, f64::min);
+    let lows = p.series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .map(move |(_, pt)| if s.band { pt.low.min(pt.mid) } else { pt.mid })
+    });
+    // A fitted axis spans the data (and the article's figures); otherwise it starts at 0.
+    let (data_min, data_max) = if p.fit {
+        (
+            lows.fold(f64::INFINITY, f64::min),
+            highs.fold(f64::NEG_INFINITY, f64::max),
+        )
+    } else {
+        (lows.fold(0.0f64, f64::min), highs.fold(0.0f64, f64::max))
+    };
+    let (data_min, data_max) = if data_min.is_finite() {
+        (data_min, data_max)
+    } else {
+        (0.0, 1.0)
+    };
     let reach = p.targets.iter().map(|m| m.value).fold(data_max, f64::max);
+    let data_min = p.targets.iter().map(|m| m.value).fold(data_min, f64::min);
     // Tolerance bands extend the axis unless they are one-sided and open-ended.
     let band_max = p
         .targets
         .iter()
         .map(|m| m.high)
-        .filter(|h| *h <= reach * 1.35)
+        .filter(|h| *h <= reach + (reach - data_min).abs() * 0.35)
         .fold(reach, f64::max);
+    // Room above and below a fitted line, so it does not run along the frame.
+    let pad = if p.fit {
+        (band_max - data_min)
+            .abs()
+            .max(band_max.abs() * 1e-3)
+            .max(1e-9)
+            * 0.06
+    } else {
+        0.0
+    };
+    let (data_min, band_max) = (data_min - pad, band_max + pad);
     let y_ticks = nice_ticks(data_min, band_max, 5);
     let (y_lo, y_hi) = (y_ticks[0], y_ticks[y_ticks.len() - 1]);
     let mut chart = year_chart(&plot, p.years, y_ticks, &p.y_label, p.percent)?;
     let clamp = |v: f64| v.clamp(y_lo, y_hi);
+    if y_lo < 0.0 && y_hi > 0.0 {
+        // No effect: the zero line of a difference.
+        let x = (p.years.0 as f64 - 0.6, p.years.1 as f64 + 0.6);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x.0, 0.0), (x.1, 0.0)],
+                MUTED.stroke_width(1),
+            )))
+            .map_err(err)?;
+    }
 
     for s in p.series.iter().filter(|s| s.band) {
         let upper = s.points.iter().map(|(y, pt)| (*y as f64, clamp(pt.high)));
@@ -476,13 +557,26 @@ fn draw_lines(cell: &Area, p: &Lines) -> Result<()> {
                     INK.stroke_width(2),
                 )))
                 .map_err(err)?;
-            // A tolerance that runs off the axis (a one-sided target) ends in an arrow.
-            for (y, clipped, up) in [(lo, m.low < y_lo, -1), (hi, m.high > y_hi, 1)] {
+            // A tolerance that runs off the axis (a one-sided target) ends in an arrow drawn
+            // inside the plot, with the bound it stands for written beside it.
+            for (y, bound, clipped, up) in [
+                (lo, m.low, m.low < y_lo, -1),
+                (hi, m.high, m.high > y_hi, 1),
+            ] {
                 let at = EmptyElement::at((x, y));
                 if clipped {
-                    let arrow = vec![(-6, 6 * up), (6, 6 * up), (0, -3 * up)];
+                    let arrow = vec![(-6, 10 * up), (6, 10 * up), (0, 0)];
+                    let note = Text::new(
+                        format!("to {}", short(bound, p.percent)),
+                        (8, 6 * up),
+                        font(11.5)
+                            .color(&MUTED)
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
+                    );
                     chart
-                        .draw_series(std::iter::once(at + Polygon::new(arrow, INK.filled())))
+                        .draw_series(std::iter::once(
+                            at + Polygon::new(arrow, INK.filled()) + note,
+                        ))
                         .map_err(err)?;
                 } else {
                     let cap = PathElement::new(vec![(-5, 0), (5, 0)], INK.stroke_width(2));
@@ -498,6 +592,146 @@ fn draw_lines(cell: &Area, p: &Lines) -> Result<()> {
                 ))
                 .map_err(err)?;
         }
+    }
+    // Each figure's name beside it: left of a marker in the last years, else right; two
+    // figures of the same year (dodged apart) one above the other.
+    let last = p.years.1 as f64;
+    for m in &p.targets {
+        let (x, y, dodge) = match m.kind {
+            MarkerKind::At { year, offset } => (year as f64 + offset, clamp(m.value), offset),
+            MarkerKind::Span { from, .. } => (from as f64 - 0.4, clamp(m.high), 0.0),
+        };
+        let left = x > last - (last - p.years.0 as f64) * 0.2;
+        let dy = if dodge > 0.0 { 14 } else { -14 };
+        let (dx, h) = if left {
+            (-12, HPos::Right)
+        } else {
+            (12, HPos::Left)
+        };
+        let label = Text::new(
+            m.label.clone(),
+            (dx, dy),
+            font(11.5).color(&INK).pos(Pos::new(h, VPos::Center)),
+        );
+        chart
+            .draw_series(std::iter::once(EmptyElement::at((x, y)) + label))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_xy(cell: &Area, p: &Xy) -> Result<()> {
+    let entries: Vec<Entry> = p
+        .series
+        .iter()
+        .map(|s| Entry {
+            label: s.label.clone(),
+            swatch: if s.band && !p.scatter {
+                Swatch::Fan(s.color)
+            } else {
+                Swatch::Line(s.color)
+            },
+        })
+        .collect();
+    let plot = header(cell, &p.title, &entries)?;
+    let points = || p.series.iter().flat_map(|s| s.points.iter());
+    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for pt in points() {
+        let (a, b) = pt.x_range.unwrap_or((pt.x, pt.x));
+        x_lo = x_lo.min(a.min(pt.x));
+        x_hi = x_hi.max(b.max(pt.x));
+        y_lo = y_lo.min(pt.y.low.min(pt.y.mid));
+        y_hi = y_hi.max(pt.y.high.max(pt.y.mid));
+    }
+    if !x_lo.is_finite() {
+        (x_lo, x_hi, y_lo, y_hi) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if p.scatter {
+        (x_lo, y_lo) = (x_lo.min(0.0), y_lo.min(0.0));
+        // Room for the names right of the points.
+        x_hi += (x_hi - x_lo) * 0.25;
+    }
+    let y_pad = (y_hi - y_lo).abs().max(y_hi.abs() * 1e-3).max(1e-9) * 0.06;
+    let y_ticks = nice_ticks(y_lo - if p.scatter { 0.0 } else { y_pad }, y_hi + y_pad, 5);
+    let x_ticks = nice_ticks(x_lo, x_hi, 6);
+    let (ylo, yhi) = (y_ticks[0], y_ticks[y_ticks.len() - 1]);
+    let (xlo, xhi) = (x_ticks[0], x_ticks[x_ticks.len() - 1]);
+    let x_fmt = tick_formatter(&x_ticks, false);
+    let y_fmt = tick_formatter(&y_ticks, p.percent);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin_left(10)
+        .margin_right(22)
+        .margin_top(6)
+        .margin_bottom(8)
+        .x_label_area_size(44)
+        .y_label_area_size(84)
+        .build_cartesian_2d(
+            Axis::new(xlo..xhi, x_ticks.clone()),
+            Axis::new(ylo..yhi, y_ticks.clone()),
+        )
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.x_label.as_str())
+        .y_desc(p.y_label.as_str())
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style(font(12.5).color(&MUTED))
+        .axis_desc_style(font(13.0))
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED.stroke_width(1))
+        .draw()
+        .map_err(err)?;
+    let clamp = |v: f64| v.clamp(ylo, yhi);
+    for s in &p.series {
+        if p.scatter {
+            for pt in &s.points {
+                if let Some((a, b)) = pt.x_range {
+                    let whisker = PathElement::new(
+                        vec![(a.max(xlo), clamp(pt.y.mid)), (b.min(xhi), clamp(pt.y.mid))],
+                        s.color.stroke_width(2),
+                    );
+                    chart.draw_series(std::iter::once(whisker)).map_err(err)?;
+                }
+                chart
+                    .draw_series(std::iter::once(
+                        EmptyElement::at((pt.x, clamp(pt.y.mid)))
+                            + Circle::new((0, 0), 6, s.color.filled())
+                            + Text::new(
+                                pt.name.clone(),
+                                (10, -10),
+                                font(12.0)
+                                    .color(&INK)
+                                    .pos(Pos::new(HPos::Left, VPos::Center)),
+                            ),
+                    ))
+                    .map_err(err)?;
+            }
+            continue;
+        }
+        if s.band {
+            let upper = s.points.iter().map(|pt| (pt.x, clamp(pt.y.high)));
+            let lower = s.points.iter().rev().map(|pt| (pt.x, clamp(pt.y.low)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    upper.chain(lower).collect::<Vec<_>>(),
+                    s.color.mix(0.18).filled(),
+                )))
+                .map_err(err)?;
+        }
+        let line: Vec<(f64, f64)> = s.points.iter().map(|pt| (pt.x, clamp(pt.y.mid))).collect();
+        chart
+            .draw_series(LineSeries::new(line.clone(), s.color.stroke_width(3)))
+            .map_err(err)?;
+        chart
+            .draw_series(line.iter().map(|&c| Circle::new(c, 4, s.color.filled())))
+            .map_err(err)?;
     }
     Ok(())
 }
@@ -536,16 +770,33 @@ fn draw_stacked(cell: &Area, p: &Stacked) -> Result<()> {
 
 fn draw_pyramid(cell: &Area, p: &Pyramid) -> Result<()> {
     let entries: Vec<Entry> = match p.shapes.as_slice() {
-        [one] if one.filled => vec![
-            Entry {
-                label: "men".into(),
-                swatch: Swatch::Fill(one.male_color),
-            },
-            Entry {
-                label: "women".into(),
-                swatch: Swatch::Fill(one.female_color),
-            },
-        ],
+        [one] if one.filled => {
+            let mut e = vec![
+                Entry {
+                    label: if one.ranges.is_some() {
+                        "men (mean)".into()
+                    } else {
+                        "men".into()
+                    },
+                    swatch: Swatch::Fill(one.male_color),
+                },
+                Entry {
+                    label: if one.ranges.is_some() {
+                        "women (mean)".into()
+                    } else {
+                        "women".into()
+                    },
+                    swatch: Swatch::Fill(one.female_color),
+                },
+            ];
+            if one.ranges.is_some() {
+                e.push(Entry {
+                    label: "5-95% of runs".into(),
+                    swatch: Swatch::Line(INK),
+                });
+            }
+            e
+        }
         shapes => shapes
             .iter()
             .map(|s| Entry {
@@ -609,6 +860,15 @@ fn draw_pyramid(cell: &Area, p: &Pyramid) -> Result<()> {
                 ]
             });
             chart.draw_series(bars).map_err(err)?;
+            if let Some(ranges) = &s.ranges {
+                // An ensemble's 5-95% range across runs, as a whisker on each bar.
+                let whiskers = ranges.iter().enumerate().flat_map(|(i, (m, f))| {
+                    let y = i as f64;
+                    [(-m.0, -m.1), (f.0, f.1)]
+                        .map(|(a, b)| PathElement::new(vec![(a, y), (b, y)], INK.stroke_width(2)))
+                });
+                chart.draw_series(whiskers).map_err(err)?;
+            }
         } else {
             for (values, sign, color) in [
                 (&s.male, -1.0, s.male_color),
