@@ -179,11 +179,15 @@ pub struct DemographyConfig {
 pub struct LabourConfig {
     pub coal_productivity_growth: f64,
     pub linkage_elasticity: f64,
+    pub other_resource_coal_share: f64,
+    pub other_resource_trend: f64,
     pub manufacturing_trend: f64,
     pub high_tech_trend: f64,
     pub services_multiplier: f64,
     pub services_spending_weight: f64,
     pub public_jobs_per_1000: f64,
+    pub public_jobs_adjustment: f64,
+    pub public_jobs_transfer_share: f64,
     pub churn_rate: f64,
     pub search_exit_rate: f64,
     pub reentry_rate: f64,
@@ -210,6 +214,7 @@ pub struct LabourConfig {
 pub struct MigrationConfig {
     pub realisation_rate: f64,
     pub young_realisation_rate: f64,
+    pub unemployed_realisation_rate: f64,
     pub intercept: f64,
     pub unemployed_weight: f64,
     pub wage_weight: f64,
@@ -230,6 +235,7 @@ pub struct MigrationConfig {
     pub immigrant_households_per_1000: f64,
     pub cheap_housing_pull: f64,
     pub return_rate: f64,
+    pub arrivals_per_vacancy: f64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

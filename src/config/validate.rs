@@ -295,6 +295,18 @@ fn check(c: &Config, k: &mut Checker) {
     );
     k.range("labour.linkage_elasticity", l.linkage_elasticity, 0.0, 3.0);
     k.range(
+        "labour.other_resource_coal_share",
+        l.other_resource_coal_share,
+        0.0,
+        1.0,
+    );
+    k.range(
+        "labour.other_resource_trend",
+        l.other_resource_trend,
+        -0.5,
+        0.5,
+    );
+    k.range(
         "labour.manufacturing_trend",
         l.manufacturing_trend,
         -0.5,
@@ -318,6 +330,18 @@ fn check(c: &Config, k: &mut Checker) {
         l.public_jobs_per_1000,
         0.0,
         500.0,
+    );
+    k.range(
+        "labour.public_jobs_adjustment",
+        l.public_jobs_adjustment,
+        0.0,
+        1.0,
+    );
+    k.range(
+        "labour.public_jobs_transfer_share",
+        l.public_jobs_transfer_share,
+        0.0,
+        1.0,
     );
     k.range("labour.churn_rate", l.churn_rate, 0.0, 1.0);
     k.range("labour.search_exit_rate", l.search_exit_rate, 0.0, 1.0);
@@ -418,6 +442,16 @@ fn check(c: &Config, k: &mut Checker) {
         0.0,
         1.0,
     );
+    // A rate plus the unemployed's extra is a yearly probability: at most 1.
+    k.range(
+        "migration.unemployed_realisation_rate",
+        m.unemployed_realisation_rate,
+        0.0,
+        1.0 - m
+            .realisation_rate
+            .max(m.young_realisation_rate)
+            .clamp(0.0, 1.0),
+    );
     k.range("migration.intercept", m.intercept, -20.0, 20.0);
     for (key, v) in [
         ("migration.unemployed_weight", m.unemployed_weight),
@@ -481,6 +515,12 @@ fn check(c: &Config, k: &mut Checker) {
         100.0,
     );
     k.range("migration.return_rate", m.return_rate, 0.0, 1.0);
+    k.range(
+        "migration.arrivals_per_vacancy",
+        m.arrivals_per_vacancy,
+        0.0,
+        10.0,
+    );
 
     let h = &c.housing;
     k.range("housing.ask_markup", h.ask_markup, -1.0, 1.0);

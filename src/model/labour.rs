@@ -85,6 +85,12 @@ pub struct LabourMarket {
     pub reference_unemployment_rate: f64,
     /// Destination (southern) mean wage, yuan/yr.
     pub destination_wage: f64,
+    /// Public-sector jobs wanted this year before policy posts: they follow population with
+    /// a lag (`public_jobs`), so last year's value is state.
+    pub public_jobs: f64,
+    /// This year's hires over job seekers: the chance that a year of local search found a
+    /// job. Migration reads it (the unemployed leave more when it is low).
+    pub job_finding_rate: f64,
 }
 
 // ---------------------------------------------------------------- rules
@@ -122,6 +128,30 @@ pub struct DemandDrivers {
     pub high_tech_jobs: f64,
     pub firm_creation_boost: f64,
     pub doctors_gain_per_1000: f64,
+    /// Public-sector jobs before policy posts (`public_jobs`).
+    pub public_jobs: f64,
+}
+
+/// Public-sector jobs the city wants this year, before policy posts: a target of
+/// `public_jobs_per_1000` per resident, where the share `public_jobs_transfer_share` paid by
+/// central transfers counts the start-year population rather than today's, approached by the
+/// share `public_jobs_adjustment` of the gap each year (posts go by not being refilled).
+pub fn public_jobs(l: &LabourConfig, population: f64, start: f64, last: Option<f64>) -> f64 {
+    let tau = l.public_jobs_transfer_share;
+    let target = l.public_jobs_per_1000 * ((1.0 - tau) * population + tau * start) / 1000.0;
+    match last {
+        None => target,
+        Some(last) => last + l.public_jobs_adjustment * (target - last),
+    }
+}
+
+/// Other resource and heavy-industry jobs, as a multiple of the start year's: the share
+/// `other_resource_coal_share` tied to local coal output (with `linkage_elasticity`), the rest
+/// on its own trend (plants that burn or process coal from elsewhere, other resources).
+pub fn other_resource_ratio(l: &LabourConfig, coal_output_ratio: f64, years: i32) -> f64 {
+    let c = l.other_resource_coal_share;
+    c * coal_output_ratio.max(0.0).powf(l.linkage_elasticity)
+        + (1.0 - c) * (1.0 + l.other_resource_trend).powi(years)
 }
 
 /// Jobs each sector wants this year, in agents.
@@ -129,7 +159,7 @@ pub fn labour_demand(city: &CityConfig, l: &LabourConfig, x: &DemandDrivers) -> 
     let j = city.initial_jobs.as_array().map(|v| v * x.scale);
     let t = x.years;
     let coal = j[0] * x.coal_output_ratio * (1.0 - l.coal_productivity_growth).powi(t);
-    let other = j[1] * x.coal_output_ratio.max(0.0).powf(l.linkage_elasticity);
+    let other = j[1] * other_resource_ratio(l, x.coal_output_ratio, t);
     let boost = 1.0 + x.firm_creation_boost;
     let manufacturing =
         j[2] * (1.0 + l.manufacturing_trend).powi(t) * boost + x.new_industry_jobs * x.scale;
@@ -139,7 +169,7 @@ pub fn labour_demand(city: &CityConfig, l: &LabourConfig, x: &DemandDrivers) -> 
     let w = l.services_spending_weight;
     let index = (1.0 - w) * basic / basic0.max(1e-9) + w * x.spending_ratio;
     let services = j[4] * index.max(0.0).powf(l.services_multiplier) * boost;
-    let public = (l.public_jobs_per_1000 + 2.0 * x.doctors_gain_per_1000) * x.population / 1000.0;
+    let public = x.public_jobs + 2.0 * x.doctors_gain_per_1000 * x.population / 1000.0;
     [coal, other, manufacturing, high_tech, services, public]
 }
 
@@ -373,17 +403,26 @@ pub fn set_labour_demand(
 ) {
     let p = &params.policy;
     let y = clock.year;
+    let population = residents.iter().count() as f64;
+    // Public posts carry over from last year (none in the first year: at the target).
+    market.public_jobs = public_jobs(
+        &params.labour,
+        population,
+        (params.city.population * clock.scale).round(),
+        (y > clock.start_year).then_some(market.public_jobs),
+    );
     let drivers = DemandDrivers {
         years: clock.years_since_start(),
         coal_output_ratio: coal.output_mt
             / coal.first_output_mt.unwrap_or(coal.output_mt).max(1e-9),
-        population: residents.iter().count() as f64,
+        population,
         spending_ratio: economy.spending_ratio(),
         scale: clock.scale,
         new_industry_jobs: p.new_industry_jobs.at(y),
         high_tech_jobs: p.high_tech_jobs.at(y),
         firm_creation_boost: p.firm_creation_boost.at(y),
         doctors_gain_per_1000: p.doctors_per_1000_gain.at(y),
+        public_jobs: market.public_jobs,
     };
     market.demand = labour_demand(&params.city, &params.labour, &drivers);
 }
@@ -603,6 +642,7 @@ pub fn match_job_seekers(
     search.seekers = seekers;
     tally.jobs_created += h as u64;
     market.vacancies = remaining;
+    market.job_finding_rate = h as f64 / unemployed.max(1) as f64;
     let labour_force = employed.iter().sum::<u64>() as usize + unemployed;
     market.unemployment_rate = (unemployed - h) as f64 / labour_force.max(1) as f64;
     if clock.year == clock.start_year {
@@ -644,6 +684,7 @@ mod tests {
             high_tech_jobs: 0.0,
             firm_creation_boost: 0.0,
             doctors_gain_per_1000: 0.0,
+            public_jobs: 55.0,
         };
         let full = labour_demand(&c.city, &c.labour, &x);
         x.coal_output_ratio = 0.4;
@@ -830,5 +871,60 @@ mod tests {
             let h = hires(&l, u, v) as f64;
             assert!(h <= u && h <= v, "{h} {u} {v}");
         }
+    }
+
+    /// Only `other_resource_coal_share` of the other resource jobs follows local coal: when
+    /// the last mine closes the rest remain, on their own trend.
+    #[test]
+    fn other_resource_jobs_outlive_the_last_mine_by_their_untied_share() {
+        let mut l = crate::config::baseline().labour;
+        l.other_resource_coal_share = 0.4;
+        l.other_resource_trend = 0.0;
+        assert!((other_resource_ratio(&l, 1.0, 0) - 1.0).abs() < 1e-12);
+        assert!((other_resource_ratio(&l, 0.0, 10) - 0.6).abs() < 1e-12);
+        l.other_resource_trend = -0.02;
+        let later = other_resource_ratio(&l, 0.0, 10);
+        assert!((later - 0.6 * 0.98f64.powi(10)).abs() < 1e-12, "{later}");
+        // All tied: they vanish with coal, as before.
+        l.other_resource_coal_share = 1.0;
+        assert_eq!(other_resource_ratio(&l, 0.0, 10), 0.0);
+        assert!(other_resource_ratio(&l, 0.5, 3) > 0.5, "elasticity below 1");
+    }
+
+    /// Public jobs start at their ratio to residents, then close a share of the gap to the
+    /// target each year; the share paid by central transfers counts the start population.
+    #[test]
+    fn public_jobs_follow_population_with_a_lag_and_transfers() {
+        let mut l = crate::config::baseline().labour;
+        l.public_jobs_per_1000 = 50.0;
+        l.public_jobs_adjustment = 0.25;
+        l.public_jobs_transfer_share = 0.5;
+        assert_eq!(public_jobs(&l, 10_000.0, 10_000.0, None), 500.0);
+        // Population halves: the target is 50/1000 × (0.5 × 5,000 + 0.5 × 10,000) = 375,
+        // and a quarter of the gap from 500 closes in the first year.
+        let first = public_jobs(&l, 5_000.0, 10_000.0, Some(500.0));
+        assert!((first - 468.75).abs() < 1e-9, "{first}");
+        let mut jobs = first;
+        for _ in 0..60 {
+            jobs = public_jobs(&l, 5_000.0, 10_000.0, Some(jobs));
+        }
+        assert!((jobs - 375.0).abs() < 1e-3, "{jobs}");
+        // Full adjustment and no transfers: the old fixed ratio.
+        l.public_jobs_adjustment = 1.0;
+        l.public_jobs_transfer_share = 0.0;
+        assert_eq!(public_jobs(&l, 5_000.0, 10_000.0, Some(500.0)), 250.0);
+    }
+
+    /// With efficiency below 1, hires fall short of the vacancies when seekers are few
+    /// relative to them (vacancies stay open), and fill nearly all of them in a slack market.
+    #[test]
+    fn matching_binds_in_a_tight_market_and_not_in_a_slack_one() {
+        let mut l = crate::config::baseline().labour;
+        l.matching_efficiency = 0.7;
+        l.matching_alpha = 0.5;
+        assert_eq!(hires(&l, 1000.0, 1000.0), 700);
+        assert_eq!(hires(&l, 4000.0, 1000.0), 1000);
+        let tight = hires(&l, 500.0, 1000.0);
+        assert!(tight < 500, "{tight}");
     }
 }

@@ -35,6 +35,8 @@ pub struct Conditions {
     pub saleability: f64,
     /// Last year's price growth (fraction).
     pub price_growth: f64,
+    /// This year's hires over job seekers: the chance that a year of local search found a job.
+    pub job_finding: f64,
 }
 
 /// What one decider brings to the decision.
@@ -85,6 +87,23 @@ pub fn leave_probability(rate: f64, v: f64) -> f64 {
     rate / (1.0 + (-v).exp())
 }
 
+/// The yearly realisation rate of a decider whose unit has `unemployed_share` of its labour
+/// force unemployed: the base rate, plus `unemployed_realisation_rate` for each unemployed
+/// share times the chance that a year of local search failed (1 − `job_finding`). The
+/// unemployed move more than the employed, and more the worse the local market
+/// (Pissarides & Wadsworth 1989; Arntz 2005: unemployed searchers leave slack regions): no
+/// job ties them, and what keeps them is the chance of a local job.
+pub fn realisation_rate(
+    m: &MigrationConfig,
+    base: f64,
+    unemployed_share: f64,
+    job_finding: f64,
+) -> f64 {
+    base + m.unemployed_realisation_rate
+        * unemployed_share.clamp(0.0, 1.0)
+        * (1.0 - job_finding).clamp(0.0, 1.0)
+}
+
 /// The driver of the largest term (the first of equal ones).
 pub fn main_driver(terms: &ByDriver<f64>) -> Driver {
     let mut best = Driver::ALL[0];
@@ -118,6 +137,7 @@ pub fn conditions(
         amenity_gap: 1.0 - amenity,
         saleability: housing.saleability,
         price_growth: housing.last_growth,
+        job_finding: labour.job_finding_rate,
     }
 }
 
@@ -163,18 +183,26 @@ pub fn emigrate(
     let cohorts_ro = &*cohorts;
 
     let household_streams = Streams::new(clock.seed, year, Stage::HouseholdMigration);
+    let top = realisation_rate(m, m.realisation_rate, 1.0, cond.job_finding);
+    let young_top = realisation_rate(m, m.young_realisation_rate, 1.0, cond.job_finding);
     let young_streams = Streams::new(clock.seed, year, Stage::YoungMigration);
     // Households: the head decides for everyone.
     let mut leaving: Parallel<Vec<(HouseholdId, Driver)>> = Parallel::default();
     households.par_for_each(|hid, hh| {
         // The draw comes first: a move needs it below `leave_probability`, which never
-        // exceeds the realisation rate, so most households are settled without the utility.
+        // exceeds the realisation rate (at most `top`), so most households are settled
+        // without the utility.
         let draw = household_streams.rng(u64::from(hid.0)).uniform();
-        if draw >= m.realisation_rate {
+        if draw >= top {
             return;
         }
         let s = &table[hid.0 as usize];
         if s.heads == 0 {
+            return;
+        }
+        let unemployed_share = f64::from(s.unemployed) / f64::from(s.labour_force.max(1));
+        let rate = realisation_rate(m, m.realisation_rate, unemployed_share, cond.job_finding);
+        if draw >= rate {
             return;
         }
         let own_wage = if s.earners > 0 {
@@ -187,7 +215,7 @@ pub fn emigrate(
         let birth = year - i32::from(s.head_age);
         let d = Decider {
             age: s.head_age,
-            unemployed_share: f64::from(s.unemployed) / f64::from(s.labour_force.max(1)),
+            unemployed_share,
             own_wage,
             tolerance: f64::from(s.head_tolerance),
             attachment: f64::from(s.head_attachment),
@@ -201,7 +229,7 @@ pub fn emigrate(
             },
         };
         let (v, terms) = utility(m, &cond, &d);
-        if draw < leave_probability(m.realisation_rate, v) {
+        if draw < leave_probability(rate, v) {
             leaving.borrow_local_mut().push((hid, main_driver(&terms)));
         }
     });
@@ -237,13 +265,23 @@ pub fn emigrate(
                 return;
             }
             let draw = young_streams.rng(id.0).uniform();
-            if draw >= m.young_realisation_rate {
+            if draw >= young_top {
+                return;
+            }
+            let unemployed_share = f64::from(u8::from(job.status == Status::Unemployed));
+            let rate = realisation_rate(
+                m,
+                m.young_realisation_rate,
+                unemployed_share,
+                cond.job_finding,
+            );
+            if draw >= rate {
                 return;
             }
             let birth = year - i32::from(p.age);
             let d = Decider {
                 age: p.age,
-                unemployed_share: f64::from(u8::from(job.status == Status::Unemployed)),
+                unemployed_share,
                 own_wage: match job.status {
                     Status::Employed => Some(f64::from(income.yuan)),
                     Status::Unemployed | Status::Student => Some(cond.local_mean_wage),
@@ -257,7 +295,7 @@ pub fn emigrate(
                 family: 0.0,
             };
             let (v, terms) = utility(m, &cond, &d);
-            if draw < leave_probability(m.young_realisation_rate, v) {
+            if draw < leave_probability(rate, v) {
                 gone.borrow_local_mut().push(Emigrant {
                     id: *id,
                     entity,
@@ -287,17 +325,20 @@ pub fn emigrate(
 }
 
 /// How many households arrive: a base rate, more when housing is cheap relative to incomes
-/// (buyers from surrounding counties), plus a share of last year's leavers returning.
+/// (buyers from surrounding counties), plus a share of last year's leavers returning, plus
+/// workers drawn by the jobs the city's own seekers did not fill this year.
 pub fn expected_arrivals(
     m: &MigrationConfig,
     households: f64,
     affordability_gain: f64,
     last_emigrant_households: f64,
+    vacancies: f64,
 ) -> f64 {
     households / 1000.0
         * m.immigrant_households_per_1000
         * (1.0 + m.cheap_housing_pull * affordability_gain.max(0.0))
         + m.return_rate * last_emigrant_households
+        + m.arrivals_per_vacancy * vacancies
 }
 
 pub fn admit_immigrants(
@@ -317,6 +358,7 @@ pub fn admit_immigrants(
         households.len() as f64,
         1.0 - relative_price,
         state.last_emigrant_households as f64,
+        labour.vacancies as f64,
     );
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Immigration, 0);
     let n = poisson(mean, &mut rng);
@@ -516,6 +558,7 @@ mod tests {
             amenity_gap: 0.5,
             saleability: 0.5,
             price_growth: -0.1,
+            job_finding: 0.5,
         };
         let d = Decider {
             age: 20,
@@ -567,6 +610,7 @@ mod tests {
             amenity_gap: 0.5,
             saleability: 0.5,
             price_growth: -0.05,
+            job_finding: 0.5,
         }
     }
 
@@ -626,5 +670,40 @@ mod tests {
         let mut frozen = conditions();
         frozen.saleability = 0.0;
         assert!(utility(&m, &frozen, &owner).0 < utility(&m, &liquid, &owner).0);
+    }
+
+    /// The unemployed realise more of their intentions than the employed, and more the less
+    /// local search finds: the rate is the base rate when nobody is unemployed or every seeker
+    /// finds a job, and rises with the unemployed share and with failed search.
+    #[test]
+    fn the_unemployed_leave_more_where_local_search_fails() {
+        let mut m = crate::config::baseline().migration;
+        m.unemployed_realisation_rate = 0.4;
+        let r = |share: f64, finding: f64| realisation_rate(&m, 0.1, share, finding);
+        assert_eq!(r(0.0, 0.2), 0.1);
+        assert_eq!(r(1.0, 1.0), 0.1);
+        assert!((r(1.0, 0.0) - 0.5).abs() < 1e-12);
+        assert!((r(0.5, 0.5) - 0.2).abs() < 1e-12);
+        assert!(r(1.0, 0.2) > r(1.0, 0.6), "worse search, more moves");
+        assert!(r(1.0, 0.4) > r(0.5, 0.4), "more unemployed, more moves");
+        // Off: every unit keeps the base rate.
+        m.unemployed_realisation_rate = 0.0;
+        assert_eq!(realisation_rate(&m, 0.1, 1.0, 0.0), 0.1);
+        // Never above 1 within the validated range.
+        m.unemployed_realisation_rate = 0.9;
+        assert!(realisation_rate(&m, 0.1, 2.0, -1.0) <= 1.0);
+    }
+
+    /// Jobs the city's seekers left unfilled draw workers from outside: each vacancy adds
+    /// `arrivals_per_vacancy` expected households, and none adds nothing.
+    #[test]
+    fn unfilled_vacancies_draw_arrivals() {
+        let mut m = crate::config::baseline().migration;
+        m.arrivals_per_vacancy = 0.3;
+        let none = expected_arrivals(&m, 10_000.0, 0.0, 100.0, 0.0);
+        let some = expected_arrivals(&m, 10_000.0, 0.0, 100.0, 1_000.0);
+        assert!((some - none - 300.0).abs() < 1e-9, "{some} {none}");
+        m.arrivals_per_vacancy = 0.0;
+        assert_eq!(expected_arrivals(&m, 10_000.0, 0.0, 100.0, 1_000.0), none);
     }
 }
