@@ -248,6 +248,8 @@ pub struct HousingConfig {
     pub holding_cost: f64,
     pub expectation_weight: f64,
     pub tenure_sensitivity: f64,
+    pub price_elasticity: f64,
+    pub displaced_buy_share: f64,
     pub rent_response: f64,
     pub natural_rental_vacancy: f64,
     pub investors_per_1000: f64,

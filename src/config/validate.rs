@@ -535,6 +535,13 @@ fn check(c: &Config, k: &mut Checker) {
         0.0,
         100.0,
     );
+    k.range("housing.price_elasticity", h.price_elasticity, 0.0, 5.0);
+    k.range(
+        "housing.displaced_buy_share",
+        h.displaced_buy_share,
+        0.0,
+        1.0,
+    );
     k.range("housing.rent_response", h.rent_response, 0.0, 2.0);
     k.range(
         "housing.natural_rental_vacancy",

@@ -189,13 +189,16 @@ pub fn owning_gain(h: &HousingConfig, year: i32, price: f64, rent: f64, last_gro
 }
 
 /// The probability of choosing to buy (rather than rent or stay): a logit whose odds are
-/// `base`'s when owning and renting cost the same (`gain` = 0) and multiply by
-/// exp(`tenure_sensitivity` × `gain`).
-pub fn buy_probability(h: &HousingConfig, base: f64, gain: f64) -> f64 {
+/// `base`'s when owning and renting cost the same (`gain` = 0) at the start year's price
+/// relative to wages (`relative_price` = 1), multiplied by exp(`tenure_sensitivity` × `gain`)
+/// and by `relative_price`^(−`price_elasticity`): dearer homes relative to incomes mean fewer
+/// buyers (the price elasticity of housing demand).
+pub fn buy_probability(h: &HousingConfig, base: f64, gain: f64, relative_price: f64) -> f64 {
     if base >= 1.0 {
         return 1.0;
     }
-    let odds = base / (1.0 - base) * (h.tenure_sensitivity * gain).exp();
+    let odds = base / (1.0 - base)
+        * (h.tenure_sensitivity * gain - h.price_elasticity * relative_price.ln()).exp();
     odds / (1.0 + odds)
 }
 
@@ -623,6 +626,8 @@ pub fn trade_homes(
     let year = clock.year;
     let price = market.price_per_m2;
     let gain = owning_gain(h, year, price, market.rent_per_m2, market.last_growth);
+    let relative_price = price / labour.wage_index / params.city.price_per_m2;
+    let buy = |base: f64| buy_probability(h, base, gain, relative_price);
     // Leavers who emigrated since they decided to move out no longer form a household (they
     // are still entities until the arrivals take their rows).
     let formations: Vec<Vec<HomeLeaver>> = std::mem::take(&mut formations.0)
@@ -670,7 +675,8 @@ pub fn trade_homes(
     }
 
     // Movers.
-    let upgrade = buy_probability(h, h.upgrade_rate, gain);
+    let upgrade = buy(h.upgrade_rate);
+    let displaced_buy = buy(h.displaced_buy_share);
     let upgrade_streams = Streams::new(clock.seed, year, Stage::Upgrade);
     let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
     households.par_for_each(|hid, hh| {
@@ -686,7 +692,7 @@ pub fn trade_homes(
                     must_move: true,
                 },
                 budget_yuan: budget() + c,
-                wants_to_buy: true,
+                wants_to_buy: upgrade_streams.rng(u64::from(hid.0)).chance(displaced_buy),
                 better_than: 0.0,
             });
         } else if upgrade_streams.rng(u64::from(hid.0)).chance(upgrade)
@@ -710,7 +716,7 @@ pub fn trade_homes(
         }
     });
     let mut movers: Vec<Mover> = upgraders.drain().collect();
-    let form_buy = buy_probability(h, h.new_household_buy_share, gain);
+    let form_buy = buy(h.new_household_buy_share);
     for (i, f) in formations.iter().enumerate() {
         let income: f64 = f.iter().map(|l| f64::from(l.income_yuan)).sum();
         let mut r = SimRng::new(clock.seed, year, Stage::Housing, f[0].id.0 | 1 << 50);
@@ -722,7 +728,7 @@ pub fn trade_homes(
             better_than: 0.0,
         });
     }
-    let arrival_buy = buy_probability(h, h.immigrant_buy_share, gain);
+    let arrival_buy = buy(h.immigrant_buy_share);
     for (i, a) in arrivals.iter().enumerate() {
         let adults = a.members.iter().filter(|m| m.person.age >= 18).count() as f64;
         let mut r = SimRng::new(clock.seed, year, Stage::Housing, i as u64 | 1 << 51);
@@ -972,12 +978,15 @@ mod tests {
     #[test]
     fn the_choice_to_buy_is_a_logit_around_its_base_share() {
         let h = crate::config::baseline().housing;
-        assert!((buy_probability(&h, 0.4, 0.0) - 0.4).abs() < 1e-12);
-        let better = buy_probability(&h, 0.4, 0.05);
-        let worse = buy_probability(&h, 0.4, -0.05);
+        assert!((buy_probability(&h, 0.4, 0.0, 1.0) - 0.4).abs() < 1e-12);
+        let better = buy_probability(&h, 0.4, 0.05, 1.0);
+        let worse = buy_probability(&h, 0.4, -0.05, 1.0);
         assert!(better > 0.4 && worse < 0.4 && worse > 0.0 && better < 1.0);
-        assert_eq!(buy_probability(&h, 1.0, -1.0), 1.0);
-        assert_eq!(buy_probability(&h, 0.0, 1.0), 0.0);
+        assert_eq!(buy_probability(&h, 1.0, -1.0, 1.0), 1.0);
+        assert_eq!(buy_probability(&h, 0.0, 1.0, 1.0), 0.0);
+        // Dearer homes relative to wages: fewer buyers; cheaper: more.
+        assert!(buy_probability(&h, 0.4, 0.0, 2.0) < 0.4);
+        assert!(buy_probability(&h, 0.4, 0.0, 0.5) > 0.4);
     }
 
     #[test]
