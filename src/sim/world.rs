@@ -230,7 +230,8 @@ fn hand_out_jobs(config: &Config, setup: Streams, scale: f64, people: &[Draft]) 
         .filter(|&i| jobs[i].status == Status::Unemployed)
         .collect();
     shuffle(&mut labour_force, &mut setup.rng(LABOUR_FORCE));
-    let mut next = labour_force.into_iter();
+    let mut next = labour_force.iter().copied();
+    let mut employed = 0usize;
     'fill: for (s, n_jobs) in Sector::ALL.iter().zip(c.initial_jobs.as_array()) {
         for _ in 0..(n_jobs * scale).round() as usize {
             let Some(i) = next.by_ref().find(|&i| {
@@ -241,6 +242,21 @@ fn hand_out_jobs(config: &Config, setup: Streams, scale: f64, people: &[Draft]) 
                 break 'fill;
             };
             jobs[i] = Job::employed(*s);
+            employed += 1;
+        }
+    }
+    // Of those left without a job, as many search as the stated unemployment rate says; the
+    // rest are outside the labour force (inactive), so the city starts with the unemployment
+    // the config states rather than whatever the jobs leave over.
+    let u = c.initial_unemployment_rate;
+    let mut searching = (employed as f64 * u / (1.0 - u)).round() as usize;
+    for &i in &labour_force {
+        if jobs[i].status == Status::Unemployed {
+            if searching > 0 {
+                searching -= 1;
+            } else {
+                jobs[i] = Job::new(Status::Inactive);
+            }
         }
     }
     jobs
@@ -382,7 +398,7 @@ fn spawn_residents(
     world.insert_resource(HousingMarket {
         price_per_m2: c.price_per_m2,
         last_growth: 0.0,
-        saleability: 1.0,
+        saleability: c.initial_saleability,
         heat: 1.0,
         rent_per_m2: c.rent_per_m2,
         rental_vacancy: config.housing.natural_rental_vacancy,
