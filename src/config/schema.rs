@@ -249,6 +249,7 @@ pub struct HousingConfig {
     pub mortgage_rate: Series,
     pub holding_cost: f64,
     pub expectation_weight: f64,
+    pub market_memory: f64,
     pub tenure_sensitivity: f64,
     pub price_elasticity: f64,
     pub displaced_buy_share: f64,

@@ -146,8 +146,11 @@ pub struct HousingMarket {
     pub last_growth: f64,
     /// Last year's share of listings sold (`market_ratio` of sales and listings).
     pub saleability: f64,
-    /// Last year's bidders per listing (`market_ratio` of bidders and listings).
+    /// Bidders per listing as sellers read the market: an average of past years'
+    /// `market_ratio` of bidders and listings (`learn`).
     pub heat: f64,
+    /// The price growth buyers expect: an average of past years' growth (`learn`).
+    pub trend: f64,
     /// Yearly rent per quality-m², yuan.
     pub rent_per_m2: f64,
     /// Last year's share of homes to let that stood empty after the year's lettings.
@@ -180,12 +183,19 @@ pub fn asking_price(h: &HousingConfig, comparable: f64, heat: f64, reference: f6
     comparable * (h.ask_markup + h.ask_heat * heat.ln() + h.loss_aversion * loss).exp()
 }
 
+/// What sellers and buyers carry from year to year: last year's reading `was`, updated with
+/// this year's `now` in proportion 1 − `market_memory` (adaptive expectations, Nerlove 1958:
+/// people learn from several past years, not only the last one).
+pub fn learn(h: &HousingConfig, was: f64, now: f64) -> f64 {
+    h.market_memory * was + (1.0 - h.market_memory) * now
+}
+
 /// The yearly return of owning over renting, per yuan of price: the rent saved (`rent` per
 /// quality-m² over `price` per quality-m²) less the user cost of owning (mortgage rate and
-/// holding costs) plus the expected price growth, which buyers take as a share of last
-/// year's (`last_growth`; adaptive expectations). Positive when buying is the better deal.
-pub fn owning_gain(h: &HousingConfig, year: i32, price: f64, rent: f64, last_growth: f64) -> f64 {
-    rent / price - h.mortgage_rate.at(year) - h.holding_cost + h.expectation_weight * last_growth
+/// holding costs) plus the expected price growth, a share `expectation_weight` of the recent
+/// trend (`trend`; adaptive expectations). Positive when buying is the better deal.
+pub fn owning_gain(h: &HousingConfig, year: i32, price: f64, rent: f64, trend: f64) -> f64 {
+    rent / price - h.mortgage_rate.at(year) - h.holding_cost + h.expectation_weight * trend
 }
 
 /// The probability of choosing to buy (rather than rent or stay): a logit whose odds are
@@ -625,7 +635,7 @@ pub fn trade_homes(
     let h = &params.housing;
     let year = clock.year;
     let price = market.price_per_m2;
-    let gain = owning_gain(h, year, price, market.rent_per_m2, market.last_growth);
+    let gain = owning_gain(h, year, price, market.rent_per_m2, market.trend);
     let relative_price = price / labour.wage_index / params.city.price_per_m2;
     let buy = |base: f64| buy_probability(h, base, gain, relative_price);
     // Leavers who emigrated since they decided to move out no longer form a household (they
@@ -939,7 +949,8 @@ pub fn trade_homes(
         market.last_growth = 0.0;
     }
     market.saleability = market_ratio(sales, listings as u64);
-    market.heat = market_ratio(bidders, listings as u64);
+    market.heat = learn(h, market.heat, market_ratio(bidders, listings as u64));
+    market.trend = learn(h, market.trend, market.last_growth);
 }
 
 #[cfg(test)]
@@ -958,6 +969,15 @@ mod tests {
         assert!(cold > 0.0);
         assert_eq!(market_ratio(0, 0), 1.0);
         assert_eq!(market_ratio(9, 19), 0.5);
+    }
+
+    #[test]
+    fn readings_of_the_market_average_past_years() {
+        let mut h = crate::config::baseline().housing;
+        h.market_memory = 0.5;
+        assert_eq!(learn(&h, 0.1, -0.1), 0.0);
+        h.market_memory = 0.0;
+        assert_eq!(learn(&h, 0.1, -0.1), -0.1, "no memory: last year only");
     }
 
     #[test]

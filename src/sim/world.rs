@@ -400,6 +400,7 @@ fn spawn_residents(
         last_growth: 0.0,
         saleability: c.initial_saleability,
         heat: 1.0,
+        trend: 0.0,
         rent_per_m2: c.rent_per_m2,
         rental_vacancy: config.housing.natural_rental_vacancy,
     });
