@@ -7,9 +7,13 @@ the uncertainties) with policies (values of the lever) and collects the outcomes
 """
 
 import sys
+import warnings
 
 import pandas as pd
-from ema_workbench import (
+
+# The workbench warns on import that its optional cluster evaluator is not installed.
+warnings.filterwarnings("ignore", message="ipyparallel not installed")
+from ema_workbench import (  # noqa: E402
     Model,
     RealParameter,
     ScalarOutcome,

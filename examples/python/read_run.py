@@ -54,7 +54,7 @@ households = duckdb.sql(
     SELECT count(DISTINCT household_id) AS households, avg(age) AS mean_age
     FROM read_parquet('{pq}/agents/agents_2020.parquet')
     """
-).fetchone()
+).fetchall()[0]
 print("2020: households", households[0], "mean age", round(households[1], 1))
 assert households[0] > 0
 

@@ -2,7 +2,7 @@
 sample of two parameters, one small run per sample point, first-order and total indices
 of the population in the end year.
 
-    python examples/python/sobol.py [N]      # N base samples (default 8: 48 runs)
+    python examples/python/sobol.py [N]      # N base samples (default 8: 32 runs)
 
 At this tiny scale the indices carry the model's noise; for a study, raise --scale, N and
 the replicates (the same seeds at every point keep the noise common).
@@ -34,6 +34,7 @@ for i, x in enumerate(points):
 
 indices = sobol.analyze(problem, pd.Series(population).to_numpy(), calc_second_order=False, seed=1)
 print(f"{len(points)} runs; population in 2022")
-print(indices.to_df()[0] if isinstance(indices.to_df(), list) else indices.to_df())
+total, first = indices.to_df()
+print(first.join(total).round(3).to_string())
 assert len(indices["ST"]) == 2
 print("sobol: ok")
