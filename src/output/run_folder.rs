@@ -157,7 +157,7 @@ impl RunFolder {
             let schema = tables::schemas()[writers.len()];
             if format == Format::Parquet {
                 // `len` counts rows: a Parquet file cannot be cut, so its first rows are copied.
-                writers.push(table::copy_parquet_rows(&from, &to, len)?);
+                writers.push(table::copy_parquet_rows(&from, &to, len, schema)?);
                 continue;
             }
             // `len` counts bytes: the CSV is copied up to there and appended to.

@@ -52,7 +52,9 @@ pub fn schema() -> &'static Arc<Schema> {
             "status" => Column::new(name, words(&STATUSES.map(Status::name))),
             "sector" => Column::new(name, words(&sectors)),
             "climate_tolerance" | "attachment" => Column::new(name, Kind::Milli),
-            "dwelling_id" | "estate_id" => Column::nullable(name, Kind::Int),
+            "agent_id" | "household_id" | "income" | "home_value" => Column::distinct(name, false),
+            "dwelling_id" => Column::distinct(name, true),
+            "estate_id" => Column::nullable(name, Kind::Int),
             _ => Column::new(name, Kind::Int),
         };
         Schema::new(HEADER.trim_end().split(',').map(column).collect())

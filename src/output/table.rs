@@ -16,8 +16,8 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
@@ -95,6 +95,9 @@ pub struct Column {
     pub name: String,
     pub kind: Kind,
     pub nullable: bool,
+    /// Integers that are mostly distinct (ids, incomes): Parquet stores them delta-encoded
+    /// instead of trying a dictionary that would not pay (it only costs time).
+    pub distinct: bool,
 }
 
 impl Column {
@@ -103,6 +106,16 @@ impl Column {
             name: name.into(),
             kind,
             nullable: false,
+            distinct: false,
+        }
+    }
+
+    /// Mostly distinct integers (`distinct`).
+    pub fn distinct(name: &str, nullable: bool) -> Column {
+        Column {
+            nullable,
+            distinct: true,
+            ..Column::new(name, Kind::Int)
         }
     }
 
@@ -590,6 +603,16 @@ impl<W: Write + Send> TableWriter for Csv<W> {
     }
 }
 
+/// The names of the columns of mostly distinct integers.
+fn distinct_columns(schema: &Schema) -> Vec<&str> {
+    schema
+        .columns
+        .iter()
+        .filter(|c| c.distinct)
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
 /// Rows a Parquet row group holds at most: a year of a full-scale city's agents is some
 /// eight row groups, each written out as it fills.
 pub const ROW_GROUP_ROWS: usize = 1 << 17;
@@ -603,15 +626,22 @@ pub struct Parquet<W: Write + Send> {
 
 impl<W: Write + Send> Parquet<W> {
     pub fn new(out: W, schema: &Schema) -> anyhow::Result<Self> {
-        let arrow = schema.arrow();
-        Self::with_arrow_schema(out, arrow)
+        Self::with_arrow_schema(out, schema.arrow(), &distinct_columns(schema))
     }
 
-    fn with_arrow_schema(out: W, schema: SchemaRef) -> anyhow::Result<Self> {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .build();
+    fn with_arrow_schema(out: W, schema: SchemaRef, distinct: &[&str]) -> anyhow::Result<Self> {
+        // zstd's fastest level and statistics per column chunk only (not per page): agent
+        // snapshots are encoded on one thread while the run goes on (docs/PERFORMANCE.md).
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+        for &name in distinct {
+            props = props
+                .set_column_dictionary_enabled(name.into(), false)
+                .set_column_encoding(name.into(), Encoding::DELTA_BINARY_PACKED);
+        }
+        let props = props.build();
         Ok(Parquet {
             writer: ArrowWriter::try_new(out, schema.clone(), Some(props))?,
             schema,
@@ -669,6 +699,7 @@ pub fn copy_parquet_rows(
     from: &Path,
     to: &Path,
     rows: u64,
+    table: &Schema,
 ) -> anyhow::Result<Box<dyn TableWriter>> {
     let file =
         std::fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
@@ -677,8 +708,11 @@ pub fn copy_parquet_rows(
     let schema = builder.schema().clone();
     let out =
         std::fs::File::create(to).with_context(|| format!("cannot create {}", to.display()))?;
-    let mut w =
-        Parquet::with_arrow_schema(std::io::BufWriter::with_capacity(1 << 16, out), schema)?;
+    let mut w = Parquet::with_arrow_schema(
+        std::io::BufWriter::with_capacity(1 << 16, out),
+        schema,
+        &distinct_columns(table),
+    )?;
     let mut left = rows;
     for b in builder.build()? {
         let b = b?;
