@@ -250,3 +250,46 @@ fn a_bad_format_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("--report draws from CSV"));
 }
+
+#[test]
+fn a_parquet_run_extended_from_its_checkpoint_holds_what_a_straight_run_holds() {
+    // Parquet files cannot be cut back: the extension copies the rows up to the checkpoint.
+    let dir = tempfile::tempdir().unwrap();
+    let run = |end: &str, out: &Path, extra: &[&str]| {
+        shrinkcity()
+            .args(["run", "--quiet", "--format", "parquet", "--scale", "0.005"])
+            .args(["--snapshots", "all", "--end-year", end])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let straight = dir.path().join("straight");
+    run("2019", &straight, &[]);
+    let short = dir.path().join("short");
+    run("2017", &short, &["--checkpoint-every", "1"]);
+    let extended = dir.path().join("extended");
+    shrinkcity()
+        .args(["run", "--quiet", "--end-year", "2019", "--from-checkpoint"])
+        .arg(short.join("checkpoint.bin"))
+        .arg("--out")
+        .arg(&extended)
+        .assert()
+        .success();
+    for stem in [
+        "summary",
+        "age_structure",
+        "emigration_drivers",
+        "estates",
+        "agents/agents_2016",
+        "agents/agents_2019",
+    ] {
+        let file = format!("{stem}.parquet");
+        assert_eq!(
+            parquet_rows(&straight.join(&file)),
+            parquet_rows(&extended.join(&file)),
+            "{stem}"
+        );
+    }
+}
