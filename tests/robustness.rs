@@ -1116,6 +1116,7 @@ fn a_run_meters_its_years_as_their_own_piece_of_work_and_returns_its_first_and_l
         out: Some(dir.path().join("run")),
         force: false,
         snapshots: Snapshots::None,
+        format: Default::default(),
         checkpoint_every: None,
     };
     let stop = AtomicBool::new(false);

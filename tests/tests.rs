@@ -2,6 +2,7 @@
 //! - `identities`: accounting identities and invariants of a small run, year by year.
 //! - `determinism`: same seed, same bytes; 1 vs 2 threads.
 //! - `cli`: the binary end to end at small scale, including bad input.
+//! - `formats`: `--format parquet` holds what `--format csv` holds, read back from both.
 //! - `experiments`: scenarios, ensemble, sweep (shards, merge), sensitivity and compare.
 //! - `report`: the HTML report of a run, an ensemble and a comparison, in headless Chromium.
 //! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
@@ -12,6 +13,7 @@ mod calibration;
 mod cli;
 mod determinism;
 mod experiments;
+mod formats;
 mod identities;
 mod layering;
 mod report;

@@ -16,7 +16,7 @@ use shrinkcity::experiment::{
     self, CompareOptions, EnsembleOptions, MergeOptions, RunOptions, SensitivityOptions,
     SweepOptions,
 };
-use shrinkcity::output::Snapshots;
+use shrinkcity::output::{Format, Snapshots};
 use shrinkcity::report::ReportOptions;
 
 /// Which model every simulation command runs, and where it writes.
@@ -64,6 +64,15 @@ pub struct ExecArgs {
     pub quiet: bool,
 }
 
+/// `--format`, of the commands that write tables.
+#[derive(Args, Debug, Clone)]
+pub struct FormatArgs {
+    /// Format of every table written: csv, or parquet (typed columns, zstd; for pandas,
+    /// polars, DuckDB, R's arrow).
+    #[arg(long, value_name = "FORMAT", default_value = "csv")]
+    pub format: Format,
+}
+
 /// `--check`, last of the shared flags.
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
@@ -97,6 +106,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "WHICH", default_value = "every:10")]
     pub snapshots: Snapshots,
     #[command(flatten)]
+    pub format: FormatArgs,
+    #[command(flatten)]
     pub exec: ExecArgs,
     /// Save the whole state to <run folder>/checkpoint.bin every N years and after the last,
     /// so the run can be resumed or extended. (Ctrl-C always saves one.)
@@ -108,7 +119,7 @@ pub struct RunArgs {
         long,
         value_name = "FILE",
         requires = "end_year",
-        conflicts_with_all = ["config", "seed", "scale", "start_year", "set", "snapshots"]
+        conflicts_with_all = ["config", "seed", "scale", "start_year", "set", "snapshots", "format"]
     )]
     pub from_checkpoint: Option<PathBuf>,
     #[command(flatten)]
@@ -126,6 +137,11 @@ pub enum RunJob {
 
 impl RunArgs {
     pub fn job(&self) -> Result<RunJob, UsageError> {
+        if self.report && self.format.format == Format::Parquet {
+            return Err(UsageError(
+                "--report draws from CSV tables: leave out --format parquet, or draw the Parquet tables yourself (examples/python/)".into(),
+            ));
+        }
         if let Some(file) = &self.from_checkpoint {
             let end_year = self
                 .sim
@@ -146,6 +162,7 @@ impl RunArgs {
             out: self.sim.out.clone(),
             force: self.exec.force,
             snapshots: self.snapshots,
+            format: self.format.format,
             checkpoint_every: self.checkpoint_every,
         }))
     }
@@ -192,6 +209,8 @@ pub struct EnsembleArgs {
     #[arg(long, value_name = "WHICH", default_value = "none")]
     pub snapshots: Snapshots,
     #[command(flatten)]
+    pub format: FormatArgs,
+    #[command(flatten)]
     pub exec: ExecArgs,
     #[command(flatten)]
     pub check: CheckArgs,
@@ -209,15 +228,21 @@ pub struct EnsembleArgs {
 }
 
 impl EnsembleArgs {
-    pub fn options(&self) -> EnsembleOptions {
-        EnsembleOptions {
+    pub fn options(&self) -> Result<EnsembleOptions, UsageError> {
+        if self.report && self.format.format == Format::Parquet {
+            return Err(UsageError(
+                "--report draws from CSV tables: leave out --format parquet, or draw the Parquet tables yourself (examples/python/)".into(),
+            ));
+        }
+        Ok(EnsembleOptions {
             run: self.sim.options(&self.exec, &self.check),
             out: self.sim.out.clone(),
             force: self.exec.force,
             resume: self.resume,
             runs: self.runs,
             snapshots: self.snapshots,
-        }
+            format: self.format.format,
+        })
     }
 }
 
@@ -230,6 +255,8 @@ impl EnsembleArgs {
 pub struct SweepArgs {
     #[command(flatten)]
     pub sim: SimArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
     #[command(flatten)]
@@ -263,6 +290,7 @@ impl SweepArgs {
             params: self.params.clone(),
             runs: self.runs,
             shard: self.shard,
+            format: self.format.format,
         }
     }
 }
@@ -299,6 +327,8 @@ impl MergeArgs {
 pub struct SensitivityArgs {
     #[command(flatten)]
     pub sim: SimArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
     #[command(flatten)]
@@ -345,6 +375,7 @@ impl SensitivityArgs {
             levels: self.levels,
             outputs: self.outputs.clone(),
             runs: self.runs,
+            format: self.format.format,
         }
     }
 }

@@ -150,7 +150,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run_command(&args),
         Command::Ensemble(args) => {
             let quiet = args.exec.quiet;
-            let done = watched_runs(quiet, |watch| experiment::ensemble(&args.options(), watch))?;
+            let opts = args.options()?;
+            let done = watched_runs(quiet, |watch| experiment::ensemble(&opts, watch))?;
             if !quiet {
                 let runs = format!("{} runs", done.runs);
                 say_batch(&done.dir, &runs, done.runs, done.reused, done.wall_time_s);

@@ -7,7 +7,6 @@ use anyhow::Context;
 use bevy_ecs::world::World;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -18,7 +17,8 @@ use crate::config::{self, Config};
 use crate::engine::rng::mix;
 use crate::model::migration::EMIGRANT_AGE_BANDS;
 use crate::output::record::{age_band_label, band_fields, sex_label};
-use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot};
+use crate::output::table::{self, Batch, Format};
+use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot, tables};
 
 /// SplitMix64's increment (the golden ratio in 64 bits).
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -176,7 +176,7 @@ pub struct SummarySink {
     pub rows: Vec<SummaryRow>,
     /// `(age_structure.csv, emigration_drivers.csv)`, header first, when kept.
     pub structure: Option<(String, String)>,
-    snapshots: Option<(PathBuf, Snapshots, i32)>,
+    snapshots: Option<(PathBuf, Snapshots, i32, Format)>,
 }
 
 impl SummarySink {
@@ -212,12 +212,13 @@ impl SummarySink {
         Ok(())
     }
 
-    /// Also write `dir/agents/agents_YYYY.csv` for the years `which` selects.
-    pub fn with_snapshots(dir: &Path, which: Snapshots, start_year: i32) -> Self {
+    /// Also write `dir/agents/agents_YYYY.csv` (or `.parquet`) for the years `which` selects.
+    pub fn with_snapshots(dir: &Path, which: Snapshots, start_year: i32, format: Format) -> Self {
         SummarySink {
             rows: Vec::new(),
             structure: None,
-            snapshots: (which != Snapshots::None).then(|| (dir.join("agents"), which, start_year)),
+            snapshots: (which != Snapshots::None)
+                .then(|| (dir.join("agents"), which, start_year, format)),
         }
     }
 }
@@ -248,31 +249,28 @@ impl Sink for SummarySink {
                 }
             }
         }
-        if let Some((dir, which, start)) = &self.snapshots
+        if let Some((dir, which, start, format)) = &self.snapshots
             && which.includes(year, *start)
         {
             fs::create_dir_all(dir)?;
-            let path = dir.join(format!("agents_{year}.csv"));
-            let mut out = BufWriter::new(
-                fs::File::create(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?,
-            );
-            snapshot::write_agents(world, &mut out)?;
-            out.flush()?;
+            let path = dir.join(format.file(&format!("agents_{year}")));
+            snapshot::write_agents_file(world, &path, *format)?;
         }
         Ok(())
     }
 }
 
-/// Write rows as `summary.csv`, byte for byte what `shrinkcity run` writes.
-pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+/// Write rows as `dir/summary.csv` (or `.parquet`), byte for byte what `shrinkcity run` writes.
+pub fn write_summary(dir: &Path, rows: &[SummaryRow], format: Format) -> anyhow::Result<()> {
+    let path = dir.join(format.file("summary"));
+    let mut batch = Batch::new(tables::summary_schema());
     for r in rows {
-        w.serialize(r)?;
+        tables::summary_row(&mut batch, r);
     }
-    w.flush()?;
-    Ok(())
+    let mut w = table::create(&path, format, tables::summary_schema())?;
+    w.write(&batch)
+        .and_then(|()| w.finish())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The numeric columns of `summary.csv` (every column but `year`), in file order.

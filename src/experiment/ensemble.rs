@@ -24,6 +24,7 @@ use super::resume::{self, interrupted, interrupted_early, link_or_copy};
 use super::session::Watch;
 use super::stats::summarise;
 use super::{Outcome, RunSpec};
+use crate::output::table::{self, Batch, Column, Format, Kind, Schema, words};
 use crate::output::{FolderKind, Manifest, Snapshots, Staging};
 
 /// What `ensemble` is given.
@@ -41,6 +42,8 @@ pub struct EnsembleOptions {
     pub runs: u32,
     /// Agent snapshot years of every run (`runs/<i>/agents/`).
     pub snapshots: Snapshots,
+    /// The format of every table: each run's summary and snapshots, and `ensemble`.
+    pub format: Format,
 }
 
 /// A finished ensemble folder.
@@ -69,6 +72,7 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
     let mut manifest = Manifest::experiment("ensemble", &loaded, spec.seed, spec.scale);
     manifest.runs = Some(n);
     manifest.snapshots = Some(opts.snapshots.label());
+    manifest.format = (opts.format == Format::Parquet).then(|| "parquet".into());
     let previous = resume::previous(&out, opts.resume, opts.force, &manifest, config, &[])?;
     if let Some(p) = &previous
         && p.manifest.complete
@@ -95,11 +99,11 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
     if let Some(p) = &previous {
         for (i, done) in done.iter_mut().enumerate() {
             let old = p.dir.join("runs").join(i.to_string());
-            let summary = old.join("summary.csv");
+            let summary = old.join(opts.format.file("summary"));
             if !summary.is_file() {
                 continue;
             }
-            let rows = read_values(&summary, n_years, metrics.len())?;
+            let rows = read_values(&summary, opts.format, n_years, metrics.len())?;
             for (y, row) in rows.into_iter().enumerate() {
                 for (m, v) in row.into_iter().enumerate() {
                     values[y][m][i] = v;
@@ -122,8 +126,8 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
             let i = todo[k];
             let dir = runs_dir.join(i.to_string());
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let mut sink =
-                SummarySink::with_snapshots(&dir, opts.snapshots, start).keeping_structure();
+            let mut sink = SummarySink::with_snapshots(&dir, opts.snapshots, start, opts.format)
+                .keeping_structure();
             let spec = RunSpec {
                 seed: seeds[i],
                 scale: spec.scale,
@@ -135,7 +139,7 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
                 fs::remove_dir_all(&dir).ok();
                 return Ok(None);
             }
-            write_summary(&dir.join("summary.csv"), &sink.rows)?;
+            write_summary(&dir, &sink.rows, opts.format)?;
             sink.write_structure(&dir)?;
             Ok(Some(sink.rows))
         },
@@ -176,23 +180,29 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
         return Err(interrupted(finished, n, &dir));
     }
 
-    let path = staging.path().join("ensemble.csv");
-    let mut w = csv::Writer::from_path(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    w.write_record(["year", "metric", "mean", "sd", "p05", "p50", "p95"])?;
+    let path = staging.path().join(opts.format.file("ensemble"));
+    let mut columns = vec![
+        Column::new("year", Kind::Int),
+        Column::new("metric", words(&metrics)),
+    ];
+    for stat in ["mean", "sd", "p05", "p50", "p95"] {
+        columns.push(Column::new(stat, Kind::Float));
+    }
+    let schema = Schema::new(columns);
+    let mut batch = Batch::new(&schema);
     for (y, per_metric) in values.iter().enumerate() {
-        let year = (start + y as i32).to_string();
-        for (metric, v) in metrics.iter().zip(per_metric) {
+        for (m, v) in per_metric.iter().enumerate() {
             let s = summarise(v);
-            let stats = [s.mean, s.sd, s.p05, s.p50, s.p95].map(|x| x.to_string());
-            w.write_record(
-                [year.as_str(), metric.as_str()]
-                    .into_iter()
-                    .chain(stats.iter().map(String::as_str)),
-            )?;
+            batch.int(i64::from(start) + y as i64).word(m);
+            for x in [s.mean, s.sd, s.p05, s.p50, s.p95] {
+                batch.float(x);
+            }
         }
     }
-    w.flush()?;
+    let mut w = table::create(&path, opts.format, &schema)?;
+    w.write(&batch)
+        .and_then(|()| w.finish())
+        .with_context(|| format!("cannot write {}", path.display()))?;
 
     manifest.wall_time_s = started.elapsed().as_secs_f64();
     let dir = staging.finish(config, &manifest);
@@ -206,10 +216,27 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
     })
 }
 
-/// A finished run's `summary.csv` read back as `summary_values` gives them: the values are
-/// parsed from the same text, so the statistics come out bit for bit as they did.
-fn read_values(path: &Path, years: usize, metrics: usize) -> anyhow::Result<Vec<Vec<f64>>> {
-    let bad = || format!("{} is not a finished run's summary.csv", path.display());
+/// A finished run's `summary.csv` (or `.parquet`) read back as `summary_values` gives them:
+/// the values are parsed from the same text (or stored as the same doubles), so the
+/// statistics come out bit for bit as they did.
+fn read_values(
+    path: &Path,
+    format: Format,
+    years: usize,
+    metrics: usize,
+) -> anyhow::Result<Vec<Vec<f64>>> {
+    let bad = || format!("{} is not a finished run's summary", path.display());
+    if format == Format::Parquet {
+        let rows: Vec<Vec<f64>> = table::read_numbers(path)
+            .with_context(bad)?
+            .into_iter()
+            .map(|row| row[1..].to_vec())
+            .collect();
+        if rows.len() != years || rows.iter().any(|r| r.len() != metrics) {
+            anyhow::bail!(bad());
+        }
+        return Ok(rows);
+    }
     let mut r = csv::Reader::from_path(path).with_context(bad)?;
     let rows: Vec<Vec<f64>> = r
         .records()

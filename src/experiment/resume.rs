@@ -86,6 +86,8 @@ pub fn previous(
         show(&manifest.snapshots),
         show(&expected.snapshots),
     );
+    let format = |m: &Manifest| m.format.clone().unwrap_or_else(|| "csv".into());
+    differ("--format", format(&manifest), format(expected));
     differ(
         "runs",
         manifest.runs.unwrap_or_default().to_string(),

@@ -24,6 +24,7 @@ use super::options::{Meter, RunOptions};
 use super::stats;
 use super::sweep::tidy;
 use crate::config::UsageError;
+use crate::output::table::{self, Batch, Column, Format, Kind, Schema, words};
 use crate::output::{FolderKind, Manifest, Staging};
 
 /// What `sensitivity` is given.
@@ -45,6 +46,8 @@ pub struct SensitivityOptions {
     pub outputs: Vec<String>,
     /// Replicates per design point (at least 1).
     pub runs: u32,
+    /// The format of `sensitivity` and `design`.
+    pub format: Format,
 }
 
 /// The screening method.
@@ -286,14 +289,15 @@ pub fn sensitivity(
             effects
         })
         .collect();
+    let format = opts.format;
     write_effects(
-        &staging.path().join("sensitivity.csv"),
+        &staging.path().join(format.file("sensitivity")),
         opts,
         &outputs,
         &ranked,
     )?;
     write_design(
-        &staging.path().join("design.csv"),
+        &staging.path().join(format.file("design")),
         opts,
         &design,
         &outputs,
@@ -301,6 +305,7 @@ pub fn sensitivity(
     )?;
 
     let mut manifest = Manifest::experiment("sensitivity", &loaded, spec.seed, spec.scale);
+    manifest.format = (format == Format::Parquet).then(|| "parquet".into());
     manifest.runs = Some(total);
     manifest.threads = pools.across;
     manifest.threads_per_run = Some(pools.within);
@@ -353,36 +358,30 @@ fn write_effects(
     outputs: &[Output],
     ranked: &[Vec<(usize, Effect)>],
 ) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
-    w.write_record([
-        "output",
-        "rank",
-        "parameter",
-        "lo",
-        "hi",
-        "mu_star",
-        "mu",
-        "sigma",
-        "trajectories",
-    ])?;
-    for (o, effects) in outputs.iter().zip(ranked) {
+    let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+    let keys: Vec<&str> = args.params.iter().map(|p| p.key.as_str()).collect();
+    let mut columns = vec![
+        Column::new("output", words(&names)),
+        Column::new("rank", Kind::Int),
+        Column::new("parameter", words(&keys)),
+    ];
+    for name in ["lo", "hi", "mu_star", "mu", "sigma"] {
+        columns.push(Column::new(name, Kind::Float));
+    }
+    columns.push(Column::new("trajectories", Kind::Int));
+    let schema = Schema::new(columns);
+    let mut batch = Batch::new(&schema);
+    for (o, effects) in ranked.iter().enumerate() {
         for (rank, (i, e)) in effects.iter().enumerate() {
             let p = &args.params[*i];
-            w.write_record([
-                o.name.clone(),
-                (rank + 1).to_string(),
-                p.key.clone(),
-                p.lo.to_string(),
-                p.hi.to_string(),
-                e.mu_star.to_string(),
-                e.mu.to_string(),
-                e.sigma.to_string(),
-                args.trajectories.to_string(),
-            ])?;
+            batch.word(o).int(rank as i64 + 1).word(*i);
+            for x in [p.lo, p.hi, e.mu_star, e.mu, e.sigma] {
+                batch.float(x);
+            }
+            batch.int(args.trajectories.into());
         }
     }
-    w.flush()?;
-    Ok(())
+    write_table(path, args.format, &schema, &batch)
 }
 
 /// `design.csv`: every design point, its parameter values and the outputs (mean over replicates).
@@ -393,20 +392,38 @@ fn write_design(
     outputs: &[Output],
     y: &[Vec<f64>],
 ) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
-    let mut header = vec!["point".to_string(), "trajectory".into()];
-    header.extend(args.params.iter().map(|p| p.key.clone()));
-    header.extend(outputs.iter().map(|o| o.name.clone()));
-    w.write_record(&header)?;
+    let mut columns = vec![
+        Column::new("point", Kind::Int),
+        Column::new("trajectory", Kind::Int),
+    ];
+    columns.extend(args.params.iter().map(|p| Column::new(&p.key, Kind::Float)));
+    columns.extend(outputs.iter().map(|o| Column::new(&o.name, Kind::Float)));
+    let schema = Schema::new(columns);
+    let mut batch = Batch::new(&schema);
     let k = args.params.len();
     for (point, (x, ys)) in design.iter().zip(y).enumerate() {
-        let mut row = vec![point.to_string(), (point / (k + 1)).to_string()];
-        row.extend(args.params.iter().zip(x).map(|(p, &u)| p.at(u)));
-        row.extend(ys.iter().map(f64::to_string));
-        w.write_record(&row)?;
+        batch.int(point as i64).int((point / (k + 1)) as i64);
+        for (p, &u) in args.params.iter().zip(x) {
+            // `at` gives the value with 12 significant digits, as `{}` prints it.
+            batch.float(p.at(u).parse()?);
+        }
+        for &v in ys {
+            batch.float(v);
+        }
     }
-    w.flush()?;
-    Ok(())
+    write_table(path, args.format, &schema, &batch)
+}
+
+fn write_table(
+    path: &Path,
+    format: Format,
+    schema: &std::sync::Arc<Schema>,
+    batch: &Batch,
+) -> anyhow::Result<()> {
+    let mut w = table::create(path, format, schema)?;
+    w.write(batch)
+        .and_then(|()| w.finish())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Four significant digits, without exponent, for the terminal table.

@@ -12,7 +12,7 @@ use super::options::{Meter, RunOptions, check_threads};
 use super::{Outcome, Progress, Run, RunControl, run_years};
 use crate::config::{self, Config, UsageError};
 use crate::output::checkpoint::{self, Checkpoint};
-use crate::output::{Manifest, RunFolder, RunYears, Snapshots, SummaryRow};
+use crate::output::{Format, Manifest, RunFolder, RunYears, Snapshots, SummaryRow, tables};
 
 /// The run was stopped on request: exit code 130. The message says how to resume.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,8 @@ pub struct SessionOptions {
     pub force: bool,
     /// Which years get an agent snapshot.
     pub snapshots: Snapshots,
+    /// The format of every table of the run folder.
+    pub format: Format,
     /// Save `checkpoint.bin` every N years and after the last.
     pub checkpoint_every: Option<u32>,
 }
@@ -85,7 +87,13 @@ pub fn run(opts: &SessionOptions, watch: &mut Watch) -> anyhow::Result<Finished>
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&loaded.stem));
-    let mut folder = RunFolder::create(&out, opts.force, opts.snapshots, config.run.start_year)?;
+    let mut folder = RunFolder::create(
+        &out,
+        opts.force,
+        opts.snapshots,
+        opts.format,
+        config.run.start_year,
+    )?;
     folder.label(&loaded.stem, opts.checkpoint_every);
     (watch.staging)(Some(folder.staging()));
     let started = Instant::now();
@@ -103,6 +111,7 @@ pub fn run(opts: &SessionOptions, watch: &mut Watch) -> anyhow::Result<Finished>
         checkpoint_every: opts.checkpoint_every,
         check: opts.run.check,
         resumed_from_year: None,
+        format: opts.format,
         started,
     };
     job.drive(run, folder, watch)
@@ -174,13 +183,12 @@ pub fn extend(opts: &ExtendOptions, watch: &mut Watch) -> anyhow::Result<Finishe
     )
 }
 
-/// The first and last rows of `dir/summary.csv`, as written.
-fn first_and_last_years(dir: &Path) -> anyhow::Result<(SummaryRow, SummaryRow)> {
-    let path = dir.join("summary.csv");
-    let mut rows = csv::Reader::from_path(&path)
-        .and_then(|mut r| r.deserialize::<SummaryRow>().collect::<Result<Vec<_>, _>>())
+/// The first and last rows of `dir/summary.csv` (or `.parquet`), as written.
+fn first_and_last_years(dir: &Path, format: Format) -> anyhow::Result<(SummaryRow, SummaryRow)> {
+    let path = dir.join(format.file("summary"));
+    let mut rows = tables::read_summary(&path, format)
         .with_context(|| format!("cannot read back {}", path.display()))?;
-    let last = rows.pop().context("summary.csv holds no year")?;
+    let last = rows.pop().context("the summary holds no year")?;
     let first = if rows.is_empty() {
         last.clone()
     } else {
@@ -231,6 +239,7 @@ fn carry_on(
     let config = c.world.config.clone();
     watch.meter.start(100, "restoring");
     let year = c.year;
+    let format = folder.format();
     let run = Run::restore(c.world, c.recorder, year);
     watch.meter.set_position(100);
     let job = Job {
@@ -240,6 +249,7 @@ fn carry_on(
         checkpoint_every: every,
         check,
         resumed_from_year: Some(year),
+        format,
         started,
     };
     job.drive(run, folder, watch)
@@ -253,6 +263,7 @@ struct Job<'a> {
     checkpoint_every: Option<u32>,
     check: bool,
     resumed_from_year: Option<i32>,
+    format: Format,
     started: Instant,
 }
 
@@ -323,6 +334,7 @@ impl Job<'_> {
             seeds: None,
             shard: None,
             snapshots: None,
+            format: (self.format == Format::Parquet).then(|| "parquet".into()),
             merged_from: None,
             command_line: std::env::args().collect(),
             initial_population: Some(run.recorder.initial_population),
@@ -353,7 +365,7 @@ impl Job<'_> {
             ))
             .into());
         }
-        let (first, last) = first_and_last_years(&dir)?;
+        let (first, last) = first_and_last_years(&dir, self.format)?;
         Ok(Finished {
             dir,
             wall_time_s: manifest.wall_time_s,

@@ -29,7 +29,9 @@ use super::resume::{self, interrupted, interrupted_early};
 use super::session::Watch;
 use super::{Outcome, RunSpec};
 use crate::config::UsageError;
+use crate::output::table::{self, Batch, Column, Format, Kind, Schema, words};
 use crate::output::{FolderKind, Manifest, Staging};
+use std::sync::Arc;
 
 /// What `sweep` is given.
 #[derive(Clone, Debug)]
@@ -48,6 +50,8 @@ pub struct SweepOptions {
     pub runs: u32,
     /// `(I, N)`: run only the run ids with `run_id % N == I`.
     pub shard: Option<(usize, usize)>,
+    /// The format of `plan` and `results`.
+    pub format: Format,
 }
 
 /// What `merge` is given.
@@ -263,14 +267,17 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
     let mut manifest = Manifest::experiment("sweep", &loaded, spec.seed, spec.scale);
     manifest.runs = Some(mine.len());
     manifest.shard = opts.shard.map(|(i, n)| format!("{i}/{n}"));
-    let plan_csv = plan_bytes(&plan)?;
+    manifest.format = (opts.format == Format::Parquet).then(|| "parquet".into());
+    let format = opts.format;
+    let plan_name = format.file("plan");
+    let plan_file = plan_bytes(&plan, format)?;
     let previous = resume::previous(
         &out,
         opts.resume,
         opts.force,
         &manifest,
         &loaded.config,
-        &[("plan.csv", &plan_csv)],
+        &[(&plan_name, &plan_file)],
     )?;
     if let Some(p) = &previous
         && p.manifest.complete
@@ -283,12 +290,11 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
             wall_time_s: 0.0,
         });
     }
-    let mut header = vec!["run_id".to_string(), "seed".into()];
-    header.extend(plan.params.iter().map(|p| p.key.clone()));
-    header.extend(["year".into(), "metric".into(), "value".into()]);
+    let metrics = summary_metrics();
+    let schema = results_schema(&plan, &metrics);
     // The finished runs' rows of an interrupted sweep, by run id, as written.
-    let mut old: BTreeMap<usize, Vec<csv::ByteRecord>> = match &previous {
-        Some(p) => read_results(&p.dir.join("results.csv"), &header)?,
+    let mut old: BTreeMap<usize, Batch> = match &previous {
+        Some(p) => read_results(&p.dir.join(format.file("results")), format, &schema)?,
         None => BTreeMap::new(),
     };
     let reused = old.len();
@@ -304,13 +310,10 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
         FolderKind::Experiment,
     )?;
     (watch.staging)(Some(staging.path()));
-    fs::write(staging.path().join("plan.csv"), &plan_csv)
+    fs::write(staging.path().join(&plan_name), &plan_file)
         .with_context(|| format!("cannot write {}", staging.path().display()))?;
-    let results_path = staging.path().join("results.csv");
-    let mut results = csv::Writer::from_path(&results_path)
-        .with_context(|| format!("cannot create {}", results_path.display()))?;
-    results.write_record(&header)?;
-    let metrics = summary_metrics();
+    let results_path = staging.path().join(format.file("results"));
+    let mut results = table::create(&results_path, format, &schema)?;
 
     let pools = Pools::new(opts.run.threads, todo.len().max(1))?;
     let stop = watch.stop;
@@ -338,24 +341,23 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
             while let Some(entry) = old.first_entry()
                 && *entry.key() < id
             {
-                for rec in entry.remove() {
-                    results.write_byte_record(&rec)?;
-                }
+                results.write(&entry.remove())?;
             }
             let Some(rows) = rows else { return Ok(()) };
-            let mut prefix = vec![id.to_string(), plan.seed(id).to_string()];
-            prefix.extend(plan.values(id).into_iter().map(String::from));
+            let mut batch = Batch::new(&schema);
             for row in &rows {
                 let fields = summary_fields(row);
-                let year = &fields[0];
-                for (metric, value) in metrics.iter().zip(fields.iter().skip(1)) {
-                    results.write_record(prefix.iter().map(String::as_str).chain([
-                        year,
-                        metric.as_str(),
-                        value,
-                    ]))?;
+                let year: i64 = fields[0].parse()?;
+                for (metric, value) in fields.iter().skip(1).enumerate() {
+                    batch.int(id as i64).int(plan.seed(id) as i64);
+                    for v in plan.values(id) {
+                        batch.text(v);
+                    }
+                    batch.int(year).word(metric);
+                    metric_value(&mut batch, value)?;
                 }
             }
+            results.write(&batch)?;
             results.flush()?;
             finished += 1;
             Ok(())
@@ -364,13 +366,11 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
     );
     meter.finish();
     let result = result.and_then(|()| {
-        for rec in old.into_values().flatten() {
-            results.write_byte_record(&rec)?;
+        for batch in old.into_values() {
+            results.write(&batch)?;
         }
-        results.flush()?;
-        Ok(())
+        results.finish()
     });
-    drop(results);
     if let Err(e) = result {
         (watch.staging)(None);
         return Err(e);
@@ -403,44 +403,107 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
     })
 }
 
-/// The rows of an interrupted sweep's `results.csv`, grouped by run id (refused unless its
-/// header is `header`).
+/// The columns of `results`: run id, seed, the swept values (as given), year, metric and its
+/// value.
+fn results_schema(plan: &Plan, metrics: &[String]) -> Arc<Schema> {
+    let mut columns = vec![
+        Column::new("run_id", Kind::Int),
+        Column::new("seed", Kind::Int),
+    ];
+    columns.extend(plan.params.iter().map(|p| Column::new(&p.key, Kind::Text)));
+    columns.push(Column::new("year", Kind::Int));
+    columns.push(Column::new("metric", words(metrics)));
+    columns.push(Column::new("value", Kind::Number));
+    Schema::new(columns)
+}
+
+/// A metric's value from its `summary.csv` text: an integer stays one (so the CSV text is
+/// the same), anything else is a float.
+fn metric_value(batch: &mut Batch, value: &str) -> anyhow::Result<()> {
+    match value.parse::<i64>() {
+        Ok(i) => batch.int(i),
+        Err(_) => batch.float(value.parse()?),
+    };
+    Ok(())
+}
+
+/// The rows of an interrupted sweep's `results`, grouped by run id (refused unless its
+/// columns are `schema`'s).
 fn read_results(
     path: &Path,
-    header: &[String],
-) -> anyhow::Result<BTreeMap<usize, Vec<csv::ByteRecord>>> {
+    format: Format,
+    schema: &Arc<Schema>,
+) -> anyhow::Result<BTreeMap<usize, Batch>> {
+    let mut out: BTreeMap<usize, Batch> = BTreeMap::new();
+    let other = || {
+        UsageError::msg(format!(
+            "cannot resume: {} has other columns than this sweep writes",
+            path.display()
+        ))
+    };
+    if format == Format::Parquet {
+        let all = table::read_batch(path, schema).map_err(|_| other())?;
+        for r in 0..all.len() {
+            let id = all.int_at(0, r) as usize;
+            out.entry(id)
+                .or_insert_with(|| Batch::new(schema))
+                .push_row(&all, r);
+        }
+        return Ok(out);
+    }
     let mut r =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if r.headers()?.iter().ne(header.iter().map(String::as_str)) {
-        return Err(UsageError::msg(format!(
-            "cannot resume: {} has another header than this sweep writes",
-            path.display()
-        )));
+    let names = schema.columns.iter().map(|c| c.name.as_str());
+    if r.headers()?.iter().ne(names) {
+        return Err(other());
     }
-    let mut out: BTreeMap<usize, Vec<csv::ByteRecord>> = BTreeMap::new();
-    for rec in r.byte_records() {
+    let Kind::Word(metrics) = &schema.columns[schema.columns.len() - 2].kind else {
+        unreachable!("the metric column holds words")
+    };
+    let params = schema.columns.len() - 5;
+    for rec in r.records() {
         let rec = rec.with_context(|| format!("cannot read {}", path.display()))?;
-        let id = std::str::from_utf8(&rec[0])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("{}: run_id is not a number", path.display()))?;
-        out.entry(id).or_default().push(rec);
+        let number = |i: usize| -> anyhow::Result<i64> {
+            rec[i]
+                .parse()
+                .with_context(|| format!("{}: not a number: {}", path.display(), &rec[i]))
+        };
+        let id = number(0)?;
+        let batch = out.entry(id as usize).or_insert_with(|| Batch::new(schema));
+        batch.int(id).int(number(1)?);
+        for i in 0..params {
+            batch.text(&rec[2 + i]);
+        }
+        let metric = metrics
+            .iter()
+            .position(|m| *m == rec[3 + params])
+            .ok_or_else(other)?;
+        batch.int(number(2 + params)?).word(metric);
+        metric_value(batch, &rec[4 + params])?;
     }
     Ok(out)
 }
 
-/// `plan.csv`: every run of the sweep (whatever the shard), with its seed and values.
-fn plan_bytes(plan: &Plan) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["run_id".to_string(), "seed".into()];
-    header.extend(plan.params.iter().map(|p| p.key.clone()));
-    w.write_record(&header)?;
+/// `plan`: every run of the sweep (whatever the shard), with its seed and values.
+fn plan_bytes(plan: &Plan, format: Format) -> anyhow::Result<Vec<u8>> {
+    let mut columns = vec![
+        Column::new("run_id", Kind::Int),
+        Column::new("seed", Kind::Int),
+    ];
+    columns.extend(plan.params.iter().map(|p| Column::new(&p.key, Kind::Text)));
+    let schema = Schema::new(columns);
+    let mut batch = Batch::new(&schema);
     for id in 0..plan.runs() {
-        let mut row = vec![id.to_string(), plan.seed(id).to_string()];
-        row.extend(plan.values(id).into_iter().map(String::from));
-        w.write_record(&row)?;
+        batch.int(id as i64).int(plan.seed(id) as i64);
+        for v in plan.values(id) {
+            batch.text(v);
+        }
     }
-    Ok(w.into_inner()?)
+    let mut bytes = Vec::new();
+    let mut w = table::writer(&mut bytes, format, &schema)?;
+    w.write(&batch)?;
+    w.finish()?;
+    Ok(bytes)
 }
 
 /// Join the shard folders of one sweep into `opts.out`, byte-identical to the unsharded sweep.
@@ -454,6 +517,12 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
         })
     };
     let first = &opts.dirs[0];
+    if first.join("plan.parquet").is_file() {
+        return Err(UsageError::msg(format!(
+            "{}: merge joins CSV shards (sweep --format csv); Parquet shards need no merge: read them together, e.g. DuckDB's read_parquet('shard*/results.parquet') ORDER BY run_id",
+            first.display()
+        )));
+    }
     let plan = read(first, "plan.csv")?;
     let config = read(first, "config.toml")?;
     let mut manifests = Vec::new();

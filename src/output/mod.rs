@@ -1,6 +1,8 @@
 //! Output: what a run hands to the outside world. `Sink` receives each finished year; the
-//! CSV sink writes a run folder (summary, age structure, emigration drivers, estates, agent
-//! snapshots, resolved config, manifest) into a staging folder that replaces the target
+//! run-folder sink writes a run folder (summary, age structure, emigration drivers, estates,
+//! agent snapshots, resolved config, manifest), its tables in CSV or Parquet through one
+//! `table::TableWriter` (`tables.rs` and `snapshot.rs` say their columns once), into a
+//! staging folder that replaces the target
 //! only when the run is complete, so a crash never leaves a half-written run. A run folder
 //! can also hold `checkpoint.bin`, the whole state after a year, to resume from. Every
 //! output folder (a run's, an experiment's) is written through one `Staging` folder and
@@ -11,10 +13,14 @@ pub mod record;
 mod run_folder;
 pub mod snapshot;
 pub mod staging;
+pub mod table;
+pub mod tables;
 
 pub use record::{EstateRow, Recorder, SummaryRow, YearRecord};
-pub use run_folder::{ESTATES_HEADER, RunFolder, Snapshots, write_estates};
+pub use run_folder::{RunFolder, Snapshots};
 pub use staging::{FolderKind, Manifest, RunYears, Staging, write_atomically};
+pub use table::Format;
+pub use tables::ESTATES_HEADER;
 
 use bevy_ecs::world::World;
 

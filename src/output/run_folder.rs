@@ -1,19 +1,19 @@
-//! The run folder: CSVs written year by year into a staging folder beside the target, then
-//! moved into place when the run completes.
+//! The run folder: tables (CSV or Parquet) written year by year into a staging folder beside
+//! the target, then moved into place when the run completes.
 
 use anyhow::{Context, bail};
 use bevy_ecs::world::World;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use super::checkpoint::{self, Checkpoint};
-use super::record::{EstateRow, Recorder, age_band_label, band_fields, sex_label};
+use super::record::Recorder;
 use super::staging::{FolderKind, Manifest, Staging};
-use super::{Sink, YearRecord, snapshot};
+use super::table::{self, Batch, Csv, Format, TableWriter};
+use super::{Sink, YearRecord, snapshot, tables};
 use crate::config::Config;
-use crate::model::migration::EMIGRANT_AGE_BANDS;
 
 /// Which years get an agent snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,37 +58,20 @@ impl std::str::FromStr for Snapshots {
     }
 }
 
-/// The long-format tables, which resume cuts back to a checkpoint's year.
-const TABLES: [&str; 4] = [
-    "summary.csv",
-    "age_structure.csv",
-    "emigration_drivers.csv",
-    "estates.csv",
-];
-
-/// The header of `estates.csv` (docs/DATA.md).
-pub const ESTATES_HEADER: &str = "year,estate_id,quality,build_year,shanty,dwellings,occupied,for_sale,empty,demolished,mean_value_per_m2,sales";
-
 pub struct RunFolder {
     staging: Staging,
     snapshots: Snapshots,
+    format: Format,
     start_year: i32,
-    summary: csv::Writer<BufWriter<File>>,
-    ages: BufWriter<File>,
-    drivers: BufWriter<File>,
-    estates: BufWriter<File>,
+    /// The yearly tables, in `tables::STEMS` order, and a batch for each.
+    tables: Vec<Box<dyn TableWriter>>,
+    batches: [Batch; 4],
     /// Written into checkpoints, so `resume` needs nothing but the folder.
     config_name: String,
     checkpoint_every: Option<u32>,
     last_year: Option<i32>,
     checkpoint_year: Option<i32>,
     snapshot_writer: snapshot::SnapshotWriter,
-}
-
-fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
-    Ok(BufWriter::new(File::create(path).with_context(|| {
-        format!("cannot create {}", path.display())
-    })?))
 }
 
 fn append(path: &Path) -> anyhow::Result<BufWriter<File>> {
@@ -99,33 +82,34 @@ fn append(path: &Path) -> anyhow::Result<BufWriter<File>> {
     Ok(BufWriter::new(f))
 }
 
+fn batches() -> [Batch; 4] {
+    tables::schemas().map(Batch::new)
+}
+
 impl RunFolder {
     /// Prepare to write into `target`; refuses an existing run there unless `force`.
     pub fn create(
         target: &Path,
         force: bool,
         snapshots: Snapshots,
+        format: Format,
         start_year: i32,
     ) -> anyhow::Result<Self> {
         let staging = Staging::create(target, force, FolderKind::Run)?;
         let dir = staging.path();
         fs::create_dir_all(dir.join("agents"))
             .with_context(|| format!("cannot write to {}", dir.display()))?;
-        let summary = csv::Writer::from_writer(create(&dir.join(TABLES[0]))?);
-        let mut ages = create(&dir.join(TABLES[1]))?;
-        writeln!(ages, "year,age_band,age_from,age_to,sex,count")?;
-        let mut drivers = create(&dir.join(TABLES[2]))?;
-        writeln!(drivers, "year,driver,age_band,age_from,age_to,emigrants")?;
-        let mut estates = create(&dir.join(TABLES[3]))?;
-        writeln!(estates, "{ESTATES_HEADER}")?;
+        let mut writers = Vec::new();
+        for (stem, schema) in tables::STEMS.iter().zip(tables::schemas()) {
+            writers.push(table::create(&dir.join(format.file(stem)), format, schema)?);
+        }
         Ok(RunFolder {
             staging,
             snapshots,
+            format,
             start_year,
-            summary,
-            ages,
-            drivers,
-            estates,
+            tables: writers,
+            batches: batches(),
             config_name: String::new(),
             checkpoint_every: None,
             last_year: None,
@@ -143,73 +127,96 @@ impl RunFolder {
         force: bool,
         checkpoint: &super::checkpoint::Checkpoint,
     ) -> anyhow::Result<Self> {
+        // The checkpoint names the tables with their extension: the run's format.
+        let format = checkpoint
+            .tables
+            .first()
+            .and_then(|(name, _)| Format::of(name))
+            .unwrap_or_default();
+        let names = tables::STEMS.map(|stem| format.file(stem));
         let staging = Staging::create(target, force || target == source, FolderKind::Run)?;
         let dir = staging.path().to_path_buf();
         fs::create_dir_all(dir.join("agents"))
             .with_context(|| format!("cannot write to {}", dir.display()))?;
-        {
-            for name in TABLES {
-                anyhow::ensure!(
-                    checkpoint.tables.iter().any(|(t, _)| t == name),
-                    "the checkpoint does not name {name}: it was written by an older shrinkcity; rerun from the start"
-                );
-            }
-            for (name, len) in &checkpoint.tables {
-                anyhow::ensure!(
-                    TABLES.contains(&name.as_str()),
-                    "the checkpoint names an unknown table {name}"
-                );
-                let from = source.join(name);
-                let have = fs::metadata(&from)
-                    .with_context(|| format!("cannot read {}", from.display()))?
-                    .len();
-                if have < *len {
-                    bail!(
-                        "{} has {have} bytes but the checkpoint for {} expects at least {len}: the folder was changed",
-                        from.display(),
-                        checkpoint.year
-                    );
-                }
-                let to = dir.join(name);
-                let mut r = File::open(&from)?.take(*len);
-                let mut w = File::create(&to)?;
-                std::io::copy(&mut r, &mut w)
-                    .with_context(|| format!("cannot copy {}", from.display()))?;
-                w.sync_all()?;
-            }
-            let start = checkpoint.world.clock.start_year;
-            for year in start..=checkpoint.year {
-                if !checkpoint.snapshots.includes(year, start) {
-                    continue;
-                }
-                let name = format!("agents/agents_{year}.csv");
-                fs::copy(source.join(&name), dir.join(&name))
-                    .with_context(|| format!("cannot copy {}", source.join(&name).display()))?;
-            }
-            let summary = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(append(&dir.join(TABLES[0]))?);
-            Ok(RunFolder {
-                staging,
-                snapshots: checkpoint.snapshots,
-                start_year: start,
-                summary,
-                ages: append(&dir.join(TABLES[1]))?,
-                drivers: append(&dir.join(TABLES[2]))?,
-                estates: append(&dir.join(TABLES[3]))?,
-                config_name: checkpoint.config_name.clone(),
-                checkpoint_every: checkpoint.checkpoint_every,
-                last_year: Some(checkpoint.year),
-                checkpoint_year: None,
-                snapshot_writer: Default::default(),
-            })
+        for name in &names {
+            anyhow::ensure!(
+                checkpoint.tables.iter().any(|(t, _)| t == name),
+                "the checkpoint does not name {name}: it was written by an older shrinkcity; rerun from the start"
+            );
         }
+        let mut writers = Vec::new();
+        for name in &names {
+            let len = checkpoint
+                .tables
+                .iter()
+                .find(|(t, _)| t == name)
+                .map(|(_, len)| *len)
+                .expect("checked above");
+            let from = source.join(name);
+            let to = dir.join(name);
+            let schema = tables::schemas()[writers.len()];
+            if format == Format::Parquet {
+                // `len` counts rows: a Parquet file cannot be cut, so its first rows are copied.
+                writers.push(table::copy_parquet_rows(&from, &to, len, schema)?);
+                continue;
+            }
+            // `len` counts bytes: the CSV is copied up to there and appended to.
+            let have = fs::metadata(&from)
+                .with_context(|| format!("cannot read {}", from.display()))?
+                .len();
+            if have < len {
+                bail!(
+                    "{} has {have} bytes but the checkpoint for {} expects at least {len}: the folder was changed",
+                    from.display(),
+                    checkpoint.year
+                );
+            }
+            let mut r = File::open(&from)?.take(len);
+            let mut w = File::create(&to)?;
+            std::io::copy(&mut r, &mut w)
+                .with_context(|| format!("cannot copy {}", from.display()))?;
+            w.sync_all()?;
+            writers.push(Box::new(Csv::new(append(&to)?, schema, false)?));
+        }
+        for (name, _) in &checkpoint.tables {
+            anyhow::ensure!(
+                names.contains(name),
+                "the checkpoint names an unknown table {name}"
+            );
+        }
+        let start = checkpoint.world.clock.start_year;
+        for year in start..=checkpoint.year {
+            if !checkpoint.snapshots.includes(year, start) {
+                continue;
+            }
+            let name = format!("agents/{}", format.file(&format!("agents_{year}")));
+            fs::copy(source.join(&name), dir.join(&name))
+                .with_context(|| format!("cannot copy {}", source.join(&name).display()))?;
+        }
+        Ok(RunFolder {
+            staging,
+            snapshots: checkpoint.snapshots,
+            format,
+            start_year: start,
+            tables: writers,
+            batches: batches(),
+            config_name: checkpoint.config_name.clone(),
+            checkpoint_every: checkpoint.checkpoint_every,
+            last_year: Some(checkpoint.year),
+            checkpoint_year: None,
+            snapshot_writer: Default::default(),
+        })
     }
 
     /// Name the config and the checkpoint interval, for the checkpoints this folder writes.
     pub fn label(&mut self, config_name: &str, checkpoint_every: Option<u32>) {
         self.config_name = config_name.into();
         self.checkpoint_every = checkpoint_every;
+    }
+
+    /// The format of the folder's tables.
+    pub fn format(&self) -> Format {
+        self.format
     }
 
     /// The staging folder the run is written into until `finish`.
@@ -225,19 +232,31 @@ impl RunFolder {
     /// Write the resolved config and manifest, then move the run into place. On failure
     /// (a full disk, say) the staging folder is removed and the target is left as it was.
     pub fn finish(mut self, config: &Config, manifest: &Manifest) -> anyhow::Result<PathBuf> {
-        self.flush_tables()?;
+        self.snapshot_writer.wait()?;
+        for (stem, t) in tables::STEMS.iter().zip(std::mem::take(&mut self.tables)) {
+            t.finish().with_context(|| self.cannot(stem))?;
+        }
         self.staging.finish(config, manifest)
+    }
+
+    fn cannot(&self, stem: &str) -> String {
+        format!(
+            "cannot write {}",
+            self.staging.path().join(self.format.file(stem)).display()
+        )
     }
 
     /// Push every buffered row of the tables, and every queued snapshot, to disk.
     fn flush_tables(&mut self) -> anyhow::Result<()> {
         self.snapshot_writer.wait()?;
-        let cannot =
-            |name: &str| format!("cannot write {}", self.staging.path().join(name).display());
-        self.summary.flush().with_context(|| cannot(TABLES[0]))?;
-        self.ages.flush().with_context(|| cannot(TABLES[1]))?;
-        self.drivers.flush().with_context(|| cannot(TABLES[2]))?;
-        self.estates.flush().with_context(|| cannot(TABLES[3]))?;
+        for (stem, t) in tables::STEMS.iter().zip(&mut self.tables) {
+            t.flush().with_context(|| {
+                format!(
+                    "cannot write {}",
+                    self.staging.path().join(self.format.file(stem)).display()
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -248,68 +267,21 @@ impl RunFolder {
     }
 }
 
-/// A year's rows of `estates.csv`: `shanty` as 0/1, an empty `mean_value_per_m2` for an
-/// estate with no standing dwelling.
-pub fn write_estates(out: &mut impl Write, year: i32, rows: &[EstateRow]) -> std::io::Result<()> {
-    for e in rows {
-        write!(
-            out,
-            "{year},{},{},{},{},{},{},{},{},{},",
-            e.estate_id,
-            e.quality,
-            e.build_year,
-            u8::from(e.shanty),
-            e.dwellings,
-            e.occupied,
-            e.for_sale,
-            e.empty,
-            e.demolished
-        )?;
-        if let Some(v) = e.mean_value_per_m2 {
-            write!(out, "{v}")?;
-        }
-        writeln!(out, ",{}", e.sales)?;
-    }
-    Ok(())
-}
-
 impl Sink for RunFolder {
     fn year(&mut self, r: &YearRecord, world: &mut World) -> anyhow::Result<()> {
         let y = r.summary.year;
-        let cannot =
-            |name: &str| format!("cannot write {}", self.staging.path().join(name).display());
-        self.summary
-            .serialize(&r.summary)
-            .with_context(|| cannot(TABLES[0]))?;
-        let ages = &mut self.ages;
-        (|| -> std::io::Result<()> {
-            for (band, counts) in r.age_structure.iter().enumerate() {
-                let label = age_band_label(band);
-                let bounds = band_fields(&label);
-                for (sex, n) in counts.iter().enumerate() {
-                    writeln!(ages, "{y},{label},{bounds},{},{n}", sex_label(sex))?;
-                }
-            }
-            Ok(())
-        })()
-        .with_context(|| cannot(TABLES[1]))?;
-        let drivers = &mut self.drivers;
-        (|| -> std::io::Result<()> {
-            let bounds = EMIGRANT_AGE_BANDS.map(band_fields);
-            for (driver, bands) in r.emigrants_by_driver.iter() {
-                for ((band, b), n) in EMIGRANT_AGE_BANDS.iter().zip(&bounds).zip(bands) {
-                    writeln!(drivers, "{y},{},{band},{b},{n}", driver.name())?;
-                }
-            }
-            Ok(())
-        })()
-        .with_context(|| cannot(TABLES[2]))?;
-        write_estates(&mut self.estates, y, &r.estates).with_context(|| cannot(TABLES[3]))?;
+        tables::year_rows(&mut self.batches, r);
+        for (i, stem) in tables::STEMS.iter().enumerate() {
+            let written = self.tables[i].write(&self.batches[i]);
+            written.with_context(|| self.cannot(stem))?;
+            self.batches[i].clear();
+        }
         if self.snapshots.includes(y, self.start_year) {
-            let path = self.staging.path().join(format!("agents/agents_{y}.csv"));
+            let name = self.format.file(&format!("agents_{y}"));
+            let path = self.staging.path().join("agents").join(name);
             let mut rows = self.snapshot_writer.rows();
             rows.fill(world);
-            self.snapshot_writer.send(path, rows)?;
+            self.snapshot_writer.send(path, rows, self.format)?;
         }
         self.last_year = Some(y);
         Ok(())
@@ -320,12 +292,15 @@ impl Sink for RunFolder {
             .last_year
             .context("a checkpoint before the first year")?;
         self.flush_tables()?;
+        // CSV: each table's length in bytes, to cut it back to; Parquet: its rows, to copy.
         let mut tables = Vec::new();
-        for name in TABLES {
-            tables.push((
-                name.to_string(),
-                fs::metadata(self.staging.path().join(name))?.len(),
-            ));
+        for (stem, t) in tables::STEMS.iter().zip(&self.tables) {
+            let name = self.format.file(stem);
+            let len = match self.format {
+                Format::Csv => fs::metadata(self.staging.path().join(&name))?.len(),
+                Format::Parquet => t.rows(),
+            };
+            tables.push((name, len));
         }
         let state = crate::sim::world::capture_world(world)
             .map_err(|e| anyhow::anyhow!("cannot checkpoint after {year}: {e}"))?;

@@ -47,6 +47,9 @@ pub struct Manifest {
     /// The agent snapshot years of every run, as `--snapshots` takes them (ensembles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<String>,
+    /// `parquet` when the folder's tables are Parquet (`--format parquet`); left out for CSV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     /// The shard folders a merged sweep was joined from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_from: Option<Vec<String>>,
@@ -97,6 +100,7 @@ impl Manifest {
             seeds: None,
             shard: None,
             snapshots: None,
+            format: None,
             merged_from: None,
             command_line: std::env::args().collect(),
             initial_population: None,
