@@ -160,7 +160,12 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("city.floor_area_sd_m2", ci.floor_area_sd_m2, 0.0, 200.0);
     k.range("city.price_per_m2", ci.price_per_m2, 100.0, 1e6);
     k.range("city.rent_per_m2", ci.rent_per_m2, 1.0, 1e5);
-    k.range("city.initial_saleability", ci.initial_saleability, 0.01, 1.0);
+    k.range(
+        "city.initial_saleability",
+        ci.initial_saleability,
+        0.01,
+        1.0,
+    );
     k.range(
         "city.initial_unemployment_rate",
         ci.initial_unemployment_rate,
