@@ -187,7 +187,7 @@ fn parquet_tables_of_experiments_hold_what_their_csv_tables_hold() {
         .concat(),
     );
     same_table(&csv, &pq, "plan");
-    assert_eq!(same_table(&csv, &pq, "results"), 4 * 4 * 43);
+    assert_eq!(same_table(&csv, &pq, "results"), 4 * 4 * 47);
     let (csv, pq) = both(
         dir.path(),
         "sens",

@@ -452,7 +452,7 @@ fn sweep_and_sensitivity_folders_get_pages_of_their_own() {
         ])
         .args(["--param", "migration.climate_weight=0:1"])
         .args(["--param", "labour.local_wage_growth=0.01:0.05"])
-        .args(["--param", "housing.price_response=0.1:0.2"])
+        .args(["--param", "housing.ask_heat=0.1:0.2"])
         .args([
             "--trajectories",
             "3",

@@ -1085,10 +1085,10 @@ mod tests {
         // Nothing left under 280,000.
         assert_eq!(book.buy(&stock, 280_000.0, 0.0, 1.0, &mut rng), None);
         assert_eq!(book.len(), 2);
-        // An owner of a 100 m² home of quality 0.6 trades up only to the better estate.
-        assert_eq!(book.buy(&stock, 350_000.0, 60.0, 1.0, &mut rng), None);
+        // An owner of a 100 m² home of quality 0.61 trades up only to the better estate.
+        assert_eq!(book.buy(&stock, 350_000.0, 61.0, 1.0, &mut rng), None);
         assert_eq!(
-            book.buy(&stock, 1e9, 60.0, 1.0, &mut rng),
+            book.buy(&stock, 1e9, 61.0, 1.0, &mut rng),
             Some(DwellingId(2))
         );
     }
