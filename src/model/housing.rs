@@ -1,8 +1,9 @@
-//! Housing: the dwelling stock (grouped into estates), listings and buyers, matching buyers to
-//! listings (better estates sell first, so vacancy concentrates in poor ones), renting, the
-//! shantytown-redevelopment demolitions that turn displaced households into cash buyers,
-//! new construction, and a price index that responds to buyers against listings with
-//! momentum.
+//! Housing: the dwelling stock (grouped into estates), listings with asking prices set from
+//! comparable sales and cut while unsold, buyers choosing between renting and buying, investors
+//! buying to let, matching buyers to listings (better estates sell first, so vacancy
+//! concentrates in poor ones), rents that follow the rental vacancy, the shantytown-redevelopment
+//! demolitions that turn displaced households into cash buyers, construction that responds to
+//! price against cost, abandonment, and a price index of what homes actually sold for.
 //!
 //! The stock is a resource rather than entities: dwellings are passive, never despawned, and
 //! looked up by id from households, so a dense `Vec` indexed by `DwellingId` is both the
@@ -157,6 +158,14 @@ pub struct HousingMarket {
     pub rental_vacancy: f64,
 }
 
+impl HousingMarket {
+    /// The price against wages, relative to the start year (1 then): what makes homes cheap or
+    /// dear for buyers from incomes here and in the surrounding counties.
+    pub fn price_against_wages(&self, wage_index: f64, start_price_per_m2: f64) -> f64 {
+        self.price_per_m2 / wage_index / start_price_per_m2
+    }
+}
+
 // ---------------------------------------------------------------- rules
 
 /// A ratio of two yearly counts as sellers and developers read it, (a + 1) / (b + 1), so that
@@ -167,8 +176,8 @@ pub fn market_ratio(a: u64, b: u64) -> f64 {
 }
 
 /// The asking price of a new listing: the comparable price (`comparable`: the sales index ×
-/// size × quality) times exp(`ask_markup` + `ask_heat` × ln(heat)), where `heat` is last
-/// year's bidders (buyers who could afford a listing) per listing. Sellers ask more over
+/// size × quality) times exp(`ask_markup` + `ask_heat` × ln(heat)), where `heat` is bidders
+/// (buyers who could afford a listing) per listing as sellers have learnt it over past years. Sellers ask more over
 /// comparable sales when many buyers compete for few homes and less when homes sit unsold
 /// (Baptista et al. 2016: the markup falls with the time on market). An owner who would sell
 /// below what the home last cost (`reference`, 0 if unknown) asks more again, by
@@ -636,7 +645,7 @@ pub fn trade_homes(
     let year = clock.year;
     let price = market.price_per_m2;
     let gain = owning_gain(h, year, price, market.rent_per_m2, market.trend);
-    let relative_price = price / labour.wage_index / params.city.price_per_m2;
+    let relative_price = market.price_against_wages(labour.wage_index, params.city.price_per_m2);
     let buy = |base: f64| buy_probability(h, base, gain, relative_price);
     // Leavers who emigrated since they decided to move out no longer form a household (they
     // are still entities until the arrivals take their rows).
@@ -781,7 +790,7 @@ pub fn trade_homes(
     let mut placed: Vec<(Mover, DwellingId, Tenure)> = Vec::new();
     let mut let_out: Vec<DwellingId> = Vec::new();
     // Bidders: buyers who could afford a listing when their turn came.
-    let (mut buyers, mut bidders, mut lettings, mut new_rentals) = (0u64, 0u64, 0u64, 0u64);
+    let (mut buyers, mut bidders, mut lettings) = (0u64, 0u64, 0u64);
     for m in movers {
         if matches!(m.kind, MoverKind::Investor) {
             buyers += 1;
@@ -813,18 +822,18 @@ pub fn trade_homes(
             let d = if let Some(d) = to_let.pop() {
                 lettings += 1;
                 Some(d)
-            } else if let Some(d) = held.pop() {
-                new_rentals += 1;
-                Some(d)
             } else {
-                new_rentals += 1;
-                book.take_worst(&stock)
+                held.pop().or_else(|| book.take_worst(&stock))
             };
             if let Some(d) = d {
                 placed.push((m, d, Tenure::Renter));
             }
         }
     }
+
+    // Renters placed in homes that were not to let before: their absent owners now let them.
+    let renters = placed.iter().filter(|p| p.2 == Tenure::Renter).count() as u64;
+    let new_rentals = renters - lettings;
 
     // Apply moves. The price index sums what the homes sold for and their floor area ×
     // quality.

@@ -352,7 +352,7 @@ pub fn admit_immigrants(
 ) {
     let m = &params.migration;
     let c = &params.city;
-    let relative_price = housing.price_per_m2 / labour.wage_index / c.price_per_m2;
+    let relative_price = housing.price_against_wages(labour.wage_index, c.price_per_m2);
     let mean = expected_arrivals(
         m,
         households.len() as f64,
