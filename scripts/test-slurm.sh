@@ -22,7 +22,8 @@ cd "$root"
 start=$SECONDS
 
 # A small sweep: 3 x 2 points x 2 replicates = 12 runs at scale 0.05 (~0.4 s each with the
-# debug build), in 5 shards so that they differ in size (3, 3, 2, 2, 2 runs).
+# target/debug binary `cargo test` builds, at opt-level 1; ~3 s with `cargo build`'s, at 0),
+# in 5 shards so that they differ in size (3, 3, 2, 2, 2 runs).
 shards=5
 sweep_args="--param migration.intercept=-2.2:-1.2:3 --param policy.high_tech_jobs=0,20000"
 sweep_args+=" --runs 2 --scale 0.05 --seed 20150101"
