@@ -4,12 +4,7 @@ use shrinkcity::config;
 use shrinkcity::experiment::{RunSpec, run_to_memory};
 
 fn run(config: &config::Config, seed: u64, scale: f64) -> Run {
-    let rows: Vec<_> = run_to_memory(config, &RunSpec { seed, scale })
-        .1
-        .into_iter()
-        .map(|r| r.summary)
-        .collect();
-    Run::from_rows(&rows)
+    Run::from_records(&run_to_memory(config, &RunSpec { seed, scale }).1)
 }
 
 /// Every target is met by the mean of three seeds at small scale (docs/MODEL.md, Calibration).
@@ -41,6 +36,7 @@ fn at(name: &str, metric: &str, year: i32, value: f64) -> Target {
         years: None,
         from: None,
         to: None,
+        ages: None,
         target: Some(value),
         low: value * 0.97,
         high: value * 1.03,

@@ -169,7 +169,7 @@ fn run_report_draws_every_chart_with_its_series_and_the_articles_figures() {
         "<th>2015</th>",
         "<th>2025</th>",
         "<th>2035</th>",
-        "of 15 within tolerance",
+        "of 17 within tolerance",
     ] {
         assert!(html.contains(needle), "the page lacks `{needle}`");
     }

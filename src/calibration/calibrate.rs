@@ -45,7 +45,9 @@ impl Calibration {
             .map(|t| match t.how {
                 How::At => t.year.unwrap_or(i32::MAX),
                 How::Max => t.years.map_or(i32::MAX, |[_, b]| b),
-                How::Change | How::Difference => t.from.unwrap_or(0).max(t.to.unwrap_or(0)),
+                How::Change | How::Difference | How::Cohort => {
+                    t.from.unwrap_or(0).max(t.to.unwrap_or(0))
+                }
             })
             .max()
             .unwrap_or(self.base.run.end_year)
@@ -79,7 +81,7 @@ impl Calibration {
         self.seeds
             .par_iter()
             .map(|&seed| {
-                Run::from_rows(
+                Run::from_records(
                     &run_to_memory(
                         config,
                         &RunSpec {
@@ -87,10 +89,7 @@ impl Calibration {
                             scale: self.scale,
                         },
                     )
-                    .1
-                    .iter()
-                    .map(|r| r.summary.clone())
-                    .collect::<Vec<_>>(),
+                    .1,
                 )
             })
             .collect()

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::output::SummaryRow;
+use crate::output::record::cohort_retention;
+use crate::output::{SummaryRow, YearRecord};
 
 /// The built-in targets, so `shrinkcity targets` works from any folder.
 pub const TARGETS_TOML: &str = include_str!("../../config/targets.toml");
@@ -18,6 +19,9 @@ pub enum How {
     Max,
     Change,
     Difference,
+    /// Of the people aged `ages` in `from`, the share at those ages plus `to - from` in `to`
+    /// (a cohort's retention, from the run's age structure; `metric` is `age_structure`).
+    Cohort,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -30,6 +34,8 @@ pub struct Target {
     pub years: Option<[i32; 2]>,
     pub from: Option<i32>,
     pub to: Option<i32>,
+    /// First and last age of a cohort (`how = "cohort"`), whole 5-year bands.
+    pub ages: Option<[u32; 2]>,
     pub target: Option<f64>,
     pub low: f64,
     pub high: f64,
@@ -90,7 +96,7 @@ impl Target {
         match self.how {
             How::At => self.year.map_or(String::new(), |y| y.to_string()),
             How::Max => self.years.map_or("all".into(), |[a, b]| format!("{a}-{b}")),
-            How::Change | How::Difference => {
+            How::Change | How::Difference | How::Cohort => {
                 format!("{}-{}", self.from.unwrap_or(0), self.to.unwrap_or(0))
             }
         }
@@ -98,6 +104,11 @@ impl Target {
 
     /// The simulated value in a run, or `None` when the run lacks the years or metric.
     pub fn measure(&self, run: &Run) -> Option<f64> {
+        if self.how == How::Cohort {
+            let people =
+                |year: i32, band: usize| run.0.get(&age_band_metric(band))?.get(&year).copied();
+            return cohort_retention(people, self.ages?, self.from?, self.to?);
+        }
         let col = run.0.get(&self.metric)?;
         match self.how {
             How::At => col.get(&self.year?).copied(),
@@ -111,6 +122,7 @@ impl Target {
                 (*a != 0.0).then(|| b / a - 1.0)
             }
             How::Difference => Some(col.get(&self.from?)? - col.get(&self.to?)?),
+            How::Cohort => unreachable!("measured above"),
         }
     }
 
@@ -119,6 +131,13 @@ impl Target {
             How::At => self.year.is_some(),
             How::Max => true,
             How::Change | How::Difference => self.from.is_some() && self.to.is_some(),
+            How::Cohort => {
+                self.from.is_some()
+                    && self.to.is_some()
+                    && self
+                        .ages
+                        .is_some_and(|[a, b]| a % 5 == 0 && b % 5 == 4 && a < b)
+            }
         };
         if !ok {
             bail!(
@@ -127,6 +146,8 @@ impl Target {
                 self.how,
                 match self.how {
                     How::At => "`year`",
+                    How::Cohort =>
+                        "`from`, `to` and `ages` = [first, last] of whole 5-year bands (e.g. [10, 19])",
                     _ => "`from` and `to`",
                 }
             );
@@ -190,7 +211,21 @@ impl Targets {
 pub struct Run(pub BTreeMap<String, BTreeMap<i32, f64>>);
 
 impl Run {
-    pub fn from_rows(rows: &[SummaryRow]) -> Self {
+    /// A run's yearly records: the summary's columns and the age structure (`age_band_metric`).
+    pub fn from_records(records: &[YearRecord]) -> Self {
+        let mut run = Run::from_rows(records.iter().map(|r| &r.summary));
+        for r in records {
+            for (band, count) in r.age_structure.iter().enumerate() {
+                run.0
+                    .entry(age_band_metric(band))
+                    .or_default()
+                    .insert(r.summary.year, (count[0] + count[1]) as f64);
+            }
+        }
+        run
+    }
+
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a SummaryRow>) -> Self {
         let mut run = Run::default();
         for row in rows {
             let serde_json::Value::Object(map) = serde_json::to_value(row).expect("row serializes")
@@ -225,8 +260,41 @@ impl Run {
                 }
             }
         }
+        let ages = path.with_file_name("age_structure.csv");
+        if ages.is_file() {
+            run.read_age_structure(&ages)?;
+        }
         Ok(run)
     }
+
+    /// Add a run folder's `age_structure.csv` (year, age_from, count by sex) as
+    /// `age_band_metric` columns.
+    fn read_age_structure(&mut self, path: &Path) -> anyhow::Result<()> {
+        #[derive(Deserialize)]
+        struct Row {
+            year: i32,
+            age_from: usize,
+            count: f64,
+        }
+        let mut reader = csv::Reader::from_path(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        for row in reader.deserialize::<Row>() {
+            let row = row.with_context(|| format!("bad row in {}", path.display()))?;
+            *self
+                .0
+                .entry(age_band_metric(row.age_from / 5))
+                .or_default()
+                .entry(row.year)
+                .or_default() += row.count;
+        }
+        Ok(())
+    }
+}
+
+/// The metric name under which a `Run` holds the people of 5-year age band `band` (0 = 0-4),
+/// both sexes.
+pub fn age_band_metric(band: usize) -> String {
+    format!("age_band_{band}")
 }
 
 pub fn mean(v: &[f64]) -> f64 {
@@ -287,13 +355,18 @@ pub fn report(targets: &Targets, runs: &[Run]) -> Vec<ReportRow> {
 
 /// A fixed-width table of the report for the terminal.
 pub fn format_report(rows: &[ReportRow]) -> String {
+    // The name column fits the longest name, so every row stays aligned.
+    let width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .fold(42, usize::max);
     let mut out = format!(
-        "{:<42} {:>9} {:>12} {:>25} {:>12} {:>4}\n",
+        "{:<width$} {:>9} {:>12} {:>25} {:>12} {:>4}\n",
         "target", "year", "article", "tolerance", "simulated", "ok"
     );
     for r in rows {
         out += &format!(
-            "{:<42} {:>9} {:>12} {:>25} {:>12} {:>4}\n",
+            "{:<width$} {:>9} {:>12} {:>25} {:>12} {:>4}\n",
             r.name,
             r.year,
             fmt_num(r.target),
@@ -365,6 +438,38 @@ mod tests {
         t.year = Some(1990);
         t.how = How::At;
         assert_eq!(t.measure(&r), None);
+    }
+
+    #[test]
+    fn a_cohort_target_reads_the_age_structure() {
+        let mut record = |year: i32, counts: &[(usize, i64)]| {
+            let mut age_structure = vec![[0i64; 2]; 18];
+            for &(band, n) in counts {
+                age_structure[band] = [n, n];
+            }
+            YearRecord {
+                summary: SummaryRow {
+                    year,
+                    ..SummaryRow::default()
+                },
+                age_structure,
+                ..YearRecord::default()
+            }
+        };
+        let r = Run::from_records(&[
+            record(2015, &[(6, 50), (7, 50), (8, 50)]),
+            record(2025, &[(8, 40), (9, 40), (10, 40)]),
+        ]);
+        let mut t = Targets::load(None)
+            .unwrap()
+            .target
+            .into_iter()
+            .find(|t| t.how == How::Cohort)
+            .expect("the built-in targets follow a cohort");
+        t.ages = Some([30, 44]);
+        assert_eq!(t.measure(&r), Some(0.8));
+        t.ages = Some([30, 40]);
+        assert!(t.check().is_err(), "ages must be whole 5-year bands");
     }
 
     #[test]

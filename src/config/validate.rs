@@ -580,8 +580,12 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("housing.heir_sell_share", h.heir_sell_share, 0.0, 1.0);
     k.range("housing.withdrawal_rate", h.withdrawal_rate, 0.0, 1.0);
     k.range("housing.relist_rate", h.relist_rate, 0.0, 1.0);
+    k.range("housing.listing_heat", h.listing_heat, 0.0, 3.0);
     k.range("housing.loss_aversion", h.loss_aversion, 0.0, 2.0);
     k.range("housing.upgrade_rate", h.upgrade_rate, 0.0, 1.0);
+    k.range("housing.upgrade_buy_share", h.upgrade_buy_share, 0.0, 1.0);
+    k.range("housing.trade_up_step", h.trade_up_step, 1.0, 5.0);
+    k.range("housing.selling_cost", h.selling_cost, 0.0, 0.5);
     k.range(
         "housing.new_household_buy_share",
         h.new_household_buy_share,

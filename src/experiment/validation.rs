@@ -196,7 +196,7 @@ pub fn validate(
         "50-65",
         ages(0)
             .iter()
-            .map(|r| cohort_retention(r, 2015, 2..4, 2025).map_or(f64::NAN, |k| k * 100.0))
+            .map(|r| cohort_retention(r, [10, 19], 2015, 2025).map_or(f64::NAN, |k| k * 100.0))
             .collect(),
         &|v| (50.0..=65.0).contains(&v),
     );
@@ -207,7 +207,7 @@ pub fn validate(
         ages(0)
             .iter()
             .map(|r| {
-                cohort_retention(r, 2015, 6..9, 2025)
+                cohort_retention(r, [30, 44], 2015, 2025)
                     .map_or(f64::NAN, |kept| (1.0 - kept.powf(0.1)) * 100.0)
             })
             .collect(),
@@ -325,26 +325,14 @@ fn largest_growth(rows: &[SummaryRow], f: impl Fn(&SummaryRow) -> f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Of the people in 5-year age bands `bands` (0 = 0-4) in `from`, the share in the bands
-/// ten years older in `to` (which must be ten years later).
-fn cohort_retention(
-    records: &[YearRecord],
-    from: i32,
-    bands: std::ops::Range<usize>,
-    to: i32,
-) -> Option<f64> {
-    let shift = usize::try_from((to - from) / 5).ok()?;
-    let people = |year: i32, bands: std::ops::Range<usize>| -> Option<f64> {
+/// Of the people aged `ages` in `from`, the share at the same ages plus `to - from` in `to`
+/// (`output::record::cohort_retention` over a run's yearly age structure).
+fn cohort_retention(records: &[YearRecord], ages: [u32; 2], from: i32, to: i32) -> Option<f64> {
+    let people = |year: i32, band: usize| -> Option<f64> {
         let r = records.iter().find(|r| r.summary.year == year)?;
-        Some(
-            bands
-                .map(|b| r.age_structure.get(b).map_or(0, |s| s[0] + s[1]) as f64)
-                .sum(),
-        )
+        Some(r.age_structure.get(band).map_or(0, |s| s[0] + s[1]) as f64)
     };
-    let before = people(from, bands.clone())?;
-    let after = people(to, bands.start + shift..bands.end + shift)?;
-    (before > 0.0).then(|| after / before)
+    crate::output::record::cohort_retention(people, ages, from, to)
 }
 
 /// `combine(f(a), f(b))` for each pair of runs with the same seed.
@@ -466,8 +454,12 @@ mod tests {
             record(2015, &[(2, 100), (3, 100), (4, 999)]),
             record(2025, &[(4, 60), (5, 50), (2, 999)]),
         ];
-        let kept = cohort_retention(&records, 2015, 2..4, 2025).unwrap();
+        let kept = cohort_retention(&records, [10, 19], 2015, 2025).unwrap();
         assert!((kept - 0.55).abs() < 1e-12, "{kept}");
-        assert!(cohort_retention(&records, 2015, 2..4, 2035).is_none());
+        assert!(cohort_retention(&records, [10, 19], 2015, 2035).is_none());
+        assert!(
+            cohort_retention(&records, [10, 17], 2015, 2025).is_none(),
+            "ages must be whole 5-year bands"
+        );
     }
 }

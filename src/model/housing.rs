@@ -244,6 +244,15 @@ pub fn housing_starts(
     h.construction_rate * standing * margin.max(0.0)
 }
 
+/// This year's probability that an owner lists an empty home (or withdraws an unsold listing):
+/// a yearly hazard of `rate` at one bidder per listing, scaled by heat^`elasticity`, so that
+/// owners list more in a hot market and wait in a cold one (listings rise in booms: Ngai &
+/// Sheedy 2020). As a hazard, 1 − (1 − rate)^(heat^elasticity), it stays a probability however
+/// hot the market.
+pub fn listing_hazard(rate: f64, heat: f64, elasticity: f64) -> f64 {
+    1.0 - (1.0 - rate).powf(heat.powf(elasticity))
+}
+
 /// The gross rental yield of buying a home of `area_quality` (floor area × quality) to let at
 /// `ask`.
 pub fn rental_yield_of(rent_per_m2: f64, area_quality: f32, ask: f32) -> f64 {
@@ -520,6 +529,10 @@ pub fn release_vacated(
         let reference = f64::from(d.last_sale_price);
         d.ask = asking_price(h, comparable(d, estates), market.heat, reference) as f32;
     };
+    // Owners time the market: they list empty homes more and withdraw listings less when buyers
+    // compete for them.
+    let relist = listing_hazard(h.relist_rate, market.heat, h.listing_heat);
+    let withdraw = listing_hazard(h.withdrawal_rate, market.heat, -h.listing_heat);
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
     let abandoned = std::sync::atomic::AtomicU64::new(0);
@@ -535,7 +548,7 @@ pub fn release_vacated(
             match d.state {
                 DwellingState::ForSale if d.ask == 0.0 => list(d, estates),
                 DwellingState::ForSale => {
-                    if rng.chance(h.withdrawal_rate) {
+                    if rng.chance(withdraw) {
                         d.state = DwellingState::Vacant;
                         d.ask = 0.0;
                     } else {
@@ -550,7 +563,7 @@ pub fn release_vacated(
                         d.state = DwellingState::Demolished;
                         d.to_let = false;
                         gone += 1;
-                    } else if rng.chance(h.relist_rate) {
+                    } else if rng.chance(relist) {
                         list(d, estates);
                     }
                 }
@@ -694,7 +707,10 @@ pub fn trade_homes(
     }
 
     // Movers.
-    let upgrade = buy(h.upgrade_rate);
+    // A household already here first considers moving (a yearly hazard), then chooses to buy
+    // or not: the choice, not the hazard, follows the market, so a boom cannot send more
+    // households looking than consider moving.
+    let upgrade = h.upgrade_rate * buy(h.upgrade_buy_share);
     let displaced_buy = buy(h.displaced_buy_share);
     let upgrade_streams = Streams::new(clock.seed, year, Stage::Upgrade);
     let mut upgraders: Parallel<Vec<Mover>> = Parallel::default();
@@ -718,7 +734,10 @@ pub fn trade_homes(
             && table.0[hid.0 as usize].members > 0
         {
             let (equity, better_than) = if hh.tenure == Tenure::Owner {
-                (hh.home_value(price), hh.floor_area_m2 * hh.quality)
+                (
+                    (1.0 - h.selling_cost) * hh.home_value(price),
+                    (h.trade_up_step as f32) * hh.floor_area_m2 * hh.quality,
+                )
             } else {
                 (0.0, 0.0)
             };
@@ -1025,6 +1044,32 @@ mod tests {
         assert!(next_rent(&h, 200.0, 0.6) < 200.0);
         assert!((next_rent(&h, 200.0, h.natural_rental_vacancy) - 200.0).abs() < 1e-9);
         assert!(next_rent(&h, 200.0, 1.0) > 0.0);
+    }
+
+    #[test]
+    fn owners_list_more_and_withdraw_less_when_buyers_compete() {
+        assert!(
+            (listing_hazard(0.12, 1.0, 1.0) - 0.12).abs() < 1e-12,
+            "the base rate"
+        );
+        let (hot, cold) = (
+            listing_hazard(0.12, 4.0, 1.0),
+            listing_hazard(0.12, 0.25, 1.0),
+        );
+        assert!(hot > 0.12 && cold < 0.12, "{hot} {cold}");
+        assert!(
+            listing_hazard(0.12, 1e6, 1.0) <= 1.0,
+            "a probability however hot"
+        );
+        assert!(
+            listing_hazard(0.3, 4.0, -1.0) < 0.3,
+            "withdrawals fall as heat rises"
+        );
+        assert_eq!(
+            listing_hazard(0.12, 4.0, 0.0),
+            0.12,
+            "no timing: the base rate"
+        );
     }
 
     #[test]

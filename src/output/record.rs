@@ -472,6 +472,32 @@ pub fn apportion(raw: &[u64], total: i64) -> Vec<i64> {
     out
 }
 
+/// Of the people aged `ages` (first and last age of whole 5-year bands, e.g. `[10, 19]`) in
+/// year `from`, the share found at the same ages plus `to - from` in year `to` (a multiple of
+/// five years): a cohort's retention, which nets out deaths, leaving and arriving, as a
+/// census-to-census comparison does. `people(year, band)` is the count in a 5-year band
+/// (0 = 0-4). None when the ages are not whole bands, the gap is not whole bands, a year is
+/// missing or nobody was there.
+pub fn cohort_retention(
+    people: impl Fn(i32, usize) -> Option<f64>,
+    ages: [u32; 2],
+    from: i32,
+    to: i32,
+) -> Option<f64> {
+    let [first, last] = ages;
+    if first % 5 != 0 || last % 5 != 4 || last < first || (to - from) % 5 != 0 || to <= from {
+        return None;
+    }
+    let bands = (first / 5) as usize..=(last / 5) as usize;
+    let shift = ((to - from) / 5) as usize;
+    let count = |year: i32, shift: usize| -> Option<f64> {
+        bands.clone().map(|b| people(year, b + shift)).sum()
+    };
+    let before = count(from, 0)?;
+    let after = count(to, shift)?;
+    (before > 0.0).then(|| after / before)
+}
+
 /// Age band label for `age_structure.csv`.
 pub fn age_band_label(band: usize) -> String {
     if band == 17 {
@@ -517,6 +543,39 @@ mod tests {
         assert_eq!(out.iter().sum::<i64>(), 61);
         assert_eq!(out[3], 0);
         assert!(out[2] > out[1] && out[1] > out[0]);
+    }
+
+    #[test]
+    fn a_cohort_is_followed_into_the_bands_as_many_years_older() {
+        // 10-19 (bands 2, 3) in 2015: 200 people; 20-29 (bands 4, 5) in 2025: 110.
+        let people = |year: i32, band: usize| -> Option<f64> {
+            match (year, band) {
+                (2015, 2 | 3) => Some(100.0),
+                (2025, 4) => Some(60.0),
+                (2025, 5) => Some(50.0),
+                (2015 | 2025, _) => Some(999.0),
+                _ => None,
+            }
+        };
+        let kept = cohort_retention(people, [10, 19], 2015, 2025).unwrap();
+        assert!((kept - 0.55).abs() < 1e-12, "{kept}");
+        assert_eq!(
+            cohort_retention(people, [10, 19], 2015, 2030),
+            None,
+            "no 2030"
+        );
+        assert_eq!(
+            cohort_retention(people, [12, 19], 2015, 2025),
+            None,
+            "not whole bands"
+        );
+        assert_eq!(
+            cohort_retention(people, [10, 19], 2015, 2022),
+            None,
+            "not whole bands"
+        );
+        let nobody = |_: i32, _: usize| Some(0.0);
+        assert_eq!(cohort_retention(nobody, [10, 19], 2015, 2025), None);
     }
 
     #[test]

@@ -682,6 +682,8 @@ pub fn markers(
             }
             How::Change | How::Difference => relative_marker(t, metric, reference, alias, factor)
                 .filter(|m| matches!(m.kind, MarkerKind::At { year, .. } if inside(year))),
+            // A cohort's retention is not a point on any yearly series: it is in the table.
+            How::Cohort => None,
         };
         out.extend(marker);
     }

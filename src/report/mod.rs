@@ -516,7 +516,7 @@ fn fmt_target(t: &Target, v: f64) -> String {
     }
     if t.how == How::Change {
         format!("{:+.1}%", v * 100.0)
-    } else if t.metric.contains("share") || t.metric.contains("rate") {
+    } else if t.how == How::Cohort || t.metric.contains("share") || t.metric.contains("rate") {
         format!("{:.1}%", v * 100.0)
     } else if v.abs() >= 100.0 || v.fract() == 0.0 {
         thousands(v, 0)
@@ -531,6 +531,7 @@ fn what_is_measured(t: &Target) -> &'static str {
         How::Max => "highest value over the years",
         How::Change => "relative change",
         How::Difference => "first year minus last",
+        How::Cohort => "share of a cohort still there, ten years older",
     }
 }
 
