@@ -390,6 +390,9 @@ fn print_keys(args: &KeysArgs) -> anyhow::Result<()> {
             out.push_str(&format!("; unit: {u}"));
         }
         out.push('\n');
+        if let Some(set) = &k.set {
+            out.push_str(&format!("    set it to {set}\n"));
+        }
         match (k.meaning.is_empty(), &k.source) {
             (false, Some(s)) => out.push_str(&format!("    {} ({s})\n", k.meaning)),
             (false, None) => out.push_str(&format!("    {}\n", k.meaning)),
