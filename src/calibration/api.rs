@@ -138,6 +138,7 @@ pub fn calibrate(
     };
     if !cal.params.is_empty() {
         cal.check_budget()?;
+        cal.check_levers()?;
     }
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;

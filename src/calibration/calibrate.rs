@@ -131,6 +131,23 @@ impl Calibration {
         Ok(())
     }
 
+    /// A series key is a lever: a number sets its level from `run.lever_start_year`. If every
+    /// target is read before that year, the parameter cannot move the loss: refused.
+    pub fn check_levers(&self) -> Result<(), crate::config::UsageError> {
+        let (last, start) = (self.last_year(), self.base.run.lever_start_year);
+        match self
+            .params
+            .iter()
+            .find(|p| config::is_series(&self.base, &p.key))
+        {
+            Some(p) if last < start => Err(crate::config::UsageError(format!(
+                "--params {}: a series key, so a value sets its level from run.lever_start_year ({start}), after the last target year ({last}): it cannot move the loss; add --set run.lever_start_year={} to calibrate a level held over the whole run",
+                p.key, self.base.run.start_year
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn run(&self, on_eval: &mut (dyn FnMut(&Evaluation) + Send)) -> anyhow::Result<Outcome> {
         if self.params.is_empty() {
             bail!(
@@ -138,6 +155,7 @@ impl Calibration {
             );
         }
         self.check_budget()?;
+        self.check_levers()?;
         // Validate every key and its bounds before spending the budget.
         self.config_with(&self.params.iter().map(|p| p.low).collect::<Vec<_>>(), None)?;
         self.config_with(

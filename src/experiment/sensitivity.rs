@@ -17,13 +17,13 @@ use std::time::Instant;
 
 use super::RunSpec;
 use super::batch::{
-    DesignRng, Pools, SummarySink, assignment, default_out, derive_seed, run_batch_one,
-    summary_metrics, summary_values,
+    DesignRng, Pools, SummarySink, default_out, derive_seed, run_batch_one, summary_metrics,
+    summary_values,
 };
 use super::options::{Meter, RunOptions};
 use super::stats;
 use super::sweep::tidy;
-use crate::config::UsageError;
+use crate::config::{UsageError, lever};
 use crate::output::table::{self, Batch, Column, Format, Kind, Schema, words};
 use crate::output::{FolderKind, Manifest, Staging};
 
@@ -65,27 +65,38 @@ pub struct SensitivityOutcome {
     pub wall_time_s: f64,
 }
 
-/// A parameter and its range.
+/// A parameter and its range, which may be one value or year of a lever: `before` and
+/// `after` hold the rest of it (`policy.high_tech_jobs=0:40000@2035`: `after` is `@2035`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Range {
     pub key: String,
     pub lo: f64,
     pub hi: f64,
+    pub before: String,
+    pub after: String,
 }
 
 impl Range {
-    /// The parameter value at unit coordinate `u`, as text for `--set`.
+    /// The parameter value at unit coordinate `u`, with 12 significant digits.
     pub fn at(&self, u: f64) -> String {
         tidy(self.lo + u * (self.hi - self.lo))
+    }
+
+    /// `KEY=VALUE` for `--set` at unit coordinate `u`.
+    pub fn assignment(&self, u: f64) -> String {
+        format!("{}={}{}{}", self.key, self.before, self.at(u), self.after)
     }
 }
 
 pub fn parse_range(s: &str) -> Result<Range, String> {
     let bad = || {
-        format!("`{s}`: expected KEY=lo:hi with numbers lo ≠ hi, e.g. migration.intercept=-2.5:-1")
+        format!(
+            "`{s}`: expected KEY=lo:hi with numbers lo ≠ hi, e.g. migration.intercept=-2.5:-1, or a lever with one lo:hi in it, e.g. policy.high_tech_jobs=0:40000@2035"
+        )
     };
     let (key, spec) = s.split_once('=').ok_or_else(bad)?;
-    let (lo, hi) = spec.split_once(':').ok_or_else(bad)?;
+    let (before, range, after) = lever::split_range(spec)?.ok_or_else(bad)?;
+    let (lo, hi) = range.split_once(':').ok_or_else(bad)?;
     let (lo, hi): (f64, f64) = (
         lo.trim().parse().map_err(|_| bad())?,
         hi.trim().parse().map_err(|_| bad())?,
@@ -97,6 +108,8 @@ pub fn parse_range(s: &str) -> Result<Range, String> {
         key: key.trim().into(),
         lo,
         hi,
+        before: before.into(),
+        after: after.into(),
     })
 }
 
@@ -233,7 +246,7 @@ pub fn sensitivity(
         params
             .iter()
             .zip(&design[point])
-            .map(|(p, &u)| assignment(&loaded.config, &p.key, &p.at(u)))
+            .map(|(p, &u)| p.assignment(u))
             .collect()
     };
     for point in 0..design.len() {
