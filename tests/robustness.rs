@@ -623,6 +623,84 @@ fn an_interrupted_sweep_or_shard_resumes_to_the_bytes_of_an_uninterrupted_one() 
         .stderr(predicate::str::contains("plan.csv differs"));
 }
 
+const SENSITIVITY: [&str; 14] = [
+    "sensitivity",
+    "--quiet",
+    "--scale",
+    "0.02",
+    "--end-year",
+    "2018",
+    "--param",
+    "migration.intercept=-2:-1",
+    "--param",
+    "labour.churn_rate=0.1:0.2",
+    "--trajectories",
+    "2",
+    "--runs",
+    "2",
+];
+
+#[test]
+fn an_interrupted_sensitivity_analysis_resumes_to_the_bytes_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["csv", "parquet"] {
+        let with = |threads: &'static str| {
+            let mut a = SENSITIVITY.to_vec();
+            a.extend(["--format", format, "--threads", threads]);
+            a
+        };
+        let full = dir.path().join(format!("{format}_full"));
+        let table = |dir: &Path, args: &[&str]| {
+            let o = shrinkcity()
+                .args(args)
+                .arg("--out")
+                .arg(dir)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap()
+        };
+        let printed = table(&full, &with("2"));
+        let cut = dir.path().join(format!("{format}_cut"));
+        let kept = interrupt(&with("2"), &cut, 3);
+        assert!((3..12).contains(&kept), "{format}: {kept} of 12");
+        assert!(!cut.join(format!("sensitivity.{format}")).exists());
+        let mut resumed = with("1");
+        resumed.push("--resume");
+        assert_eq!(
+            table(&cut, &resumed),
+            printed,
+            "{format}: the ranking printed"
+        );
+        assert_same_folder(&full, &cut);
+        // Complete: nothing to run, the same ranking.
+        assert_eq!(table(&cut, &resumed), printed);
+    }
+    // Other ranges: the plan differs, and the resume is refused.
+    let cut = dir.path().join("other");
+    interrupt(&SENSITIVITY, &cut, 1);
+    let mut other = SENSITIVITY.to_vec();
+    other[7] = "migration.intercept=-2:-0.5";
+    shrinkcity()
+        .args(other)
+        .arg("--resume")
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("plan.csv differs"));
+    // Without --resume, the interrupted folder is named with the fix.
+    shrinkcity()
+        .args(SENSITIVITY)
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "holds an interrupted sensitivity: add --resume",
+        ));
+}
+
 // ------------------------------------------------------------------ invariants
 
 #[test]

@@ -193,10 +193,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sensitivity(args) => {
             let quiet = args.exec.quiet;
-            let done = experiment::sensitivity(&args.options(), &mut Bar::new(quiet))?;
+            let done = watched_runs(quiet, |watch| {
+                experiment::sensitivity(&args.options(), watch)
+            })?;
             print!("{}", done.table);
             if !quiet {
-                eprintln!("\nwrote {} ({:.1} s)", done.dir.display(), done.wall_time_s);
+                eprintln!();
+                let runs = format!("{} runs", done.runs);
+                say_batch(&done.dir, &runs, done.runs, done.reused, done.wall_time_s);
             }
             Ok(())
         }
@@ -263,7 +267,7 @@ fn watched(
     session(&mut watch)
 }
 
-/// Run an experiment (`ensemble`, `sweep`) with signals watched and a progress bar: the first
+/// Run an experiment (`ensemble`, `sweep`, `sensitivity`) with signals watched and a progress bar: the first
 /// signal stops it keeping the finished runs.
 fn watched_runs<T>(
     quiet: bool,
