@@ -701,6 +701,100 @@ fn an_interrupted_sensitivity_analysis_resumes_to_the_bytes_of_an_uninterrupted_
         ));
 }
 
+const CALIBRATE: [&str; 10] = [
+    "calibrate",
+    "--quiet",
+    "--params",
+    "migration.intercept,housing.ask_heat",
+    "--budget",
+    "7",
+    "--seeds",
+    "1",
+    "--scale",
+    "0.01",
+];
+
+#[test]
+fn an_interrupted_calibration_resumes_to_the_files_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = |out: &Path, extra: &[&str]| {
+        let o = shrinkcity()
+            .args(CALIBRATE)
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let full = dir.path().join("full");
+    let printed = summary(&full, &[]);
+    // Stopped inside the starting simplex (3 points) and after it.
+    for n in [1, 4] {
+        let cut = dir.path().join(format!("cut{n}"));
+        assert_eq!(interrupt(&CALIBRATE, &cut, n), u64::from(n));
+        let history = std::fs::read_to_string(cut.join("history.csv")).unwrap();
+        assert_eq!(history.lines().count(), n as usize + 1, "{history}");
+        assert!(!cut.join("calibrated.toml").exists());
+        assert_eq!(summary(&cut, &["--resume"]), printed, "stopped after {n}");
+        assert_same_folder(&full, &cut);
+    }
+    // A history cut in the middle of a line (a kill) loses only that line.
+    let cut = dir.path().join("killed");
+    interrupt(&CALIBRATE, &cut, 2);
+    let mut history = std::fs::OpenOptions::new()
+        .append(true)
+        .open(cut.join("history.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut history, b"2,12.3").unwrap();
+    assert_eq!(summary(&cut, &["--resume"]), printed);
+    assert_same_folder(&full, &cut);
+    // Other parameters, scale, seeds or config: refused, naming what differs.
+    let cut = dir.path().join("other");
+    interrupt(&CALIBRATE, &cut, 1);
+    for (at, value, needle) in [
+        (
+            3,
+            "migration.intercept,housing.ask_cut",
+            "targets.toml differs",
+        ),
+        (9, "0.02", "--scale: 0.01 there, 0.02 here"),
+        (7, "2", "--seeds: 1 there, 2 here"),
+    ] {
+        let mut args = CALIBRATE.to_vec();
+        args[at] = value;
+        shrinkcity()
+            .args(&args)
+            .arg("--resume")
+            .arg("--out")
+            .arg(&cut)
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("cannot resume").and(predicate::str::contains(needle)),
+            );
+    }
+    shrinkcity()
+        .args(CALIBRATE)
+        .args(["--set", "migration.intercept=-1.5", "--resume", "--out"])
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "config migration.intercept: -1.4099 there, -1.5 here",
+        ));
+    shrinkcity()
+        .args(CALIBRATE)
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "holds an interrupted calibrate: add --resume",
+        ));
+}
+
 // ------------------------------------------------------------------ invariants
 
 #[test]

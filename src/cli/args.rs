@@ -469,7 +469,8 @@ pub struct CalibrateArgs {
     /// Agents per resident for candidate runs.
     #[arg(long, value_name = "F", default_value_t = 0.1)]
     pub scale: f64,
-    /// Output folder for calibrated.toml, calibration_report.csv and history.csv.
+    /// Output folder for calibrated.toml, calibration_report.csv, history.csv, and the
+    /// config.toml, targets.toml and manifest.json a --resume checks.
     #[arg(long, value_name = "DIR", default_value = "output/calibration")]
     pub out: PathBuf,
     /// Override a config key before calibrating (repeatable).
@@ -478,6 +479,11 @@ pub struct CalibrateArgs {
     /// Replace an existing calibration in the output folder.
     #[arg(long)]
     pub force: bool,
+    /// Carry on the interrupted calibration in the output folder (Ctrl-C keeps its history):
+    /// replay the evaluations it holds and run only the rest. Refused if it was made with
+    /// another config or other options; with no folder there, a new calibration starts.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -495,6 +501,7 @@ impl CalibrateArgs {
             out: self.out.clone(),
             sets: self.set.clone(),
             force: self.force,
+            resume: self.resume,
         }
     }
 }
