@@ -268,10 +268,11 @@ pub fn resolve(table: &mut Table) -> Result<(), Unplaced> {
         .and_then(|r| r.get("lever_start_year"))
         .and_then(Value::as_integer)
         .and_then(|y| i32::try_from(y).ok())
+        .filter(|y| (1900..=2300).contains(y))
         .ok_or_else(|| Unplaced {
             key: "run.lever_start_year".into(),
             message: format!(
-                "the lever given for `{first}` needs `lever_start_year` under [run], an integer year such as 2026"
+                "the lever given for `{first}` needs `lever_start_year` under [run], a year from 1900 to 2300 such as 2026"
             ),
         })?;
     for key in pending {
@@ -462,6 +463,16 @@ mod tests {
             .unwrap()
             .insert("x".into(), again);
         resolve(&mut table).map_err(|u| u.message).unwrap();
+        // A start year out of range is named, not overflowed.
+        let mut far: Table = "[run]\nlever_start_year = -2147483648\n[policy]\n"
+            .parse()
+            .unwrap();
+        far["policy"]
+            .as_table_mut()
+            .unwrap()
+            .insert("x".into(), assign(Some(&series), Value::Integer(1)));
+        let e = resolve(&mut far).err().expect("refused");
+        assert_eq!(e.key, "run.lever_start_year");
         let placed: Series = table["policy"]["x"].clone().try_into().unwrap();
         assert_eq!(placed, Series(vec![(2015, 1.0), (2029, 1.0), (2030, 7.0)]));
     }
