@@ -471,8 +471,8 @@ mod tests {
             .as_table_mut()
             .unwrap()
             .insert("x".into(), assign(Some(&series), Value::Integer(1)));
-        let e = resolve(&mut far).err().expect("refused");
-        assert_eq!(e.key, "run.lever_start_year");
+        let e = resolve(&mut far).map_err(|u| u.key).expect_err("refused");
+        assert_eq!(e, "run.lever_start_year");
         let placed: Series = table["policy"]["x"].clone().try_into().unwrap();
         assert_eq!(placed, Series(vec![(2015, 1.0), (2029, 1.0), (2030, 7.0)]));
     }
