@@ -204,6 +204,8 @@ fn parquet_tables_of_experiments_hold_what_their_csv_tables_hold() {
     );
     same_table(&csv, &pq, "sensitivity");
     same_table(&csv, &pq, "design");
+    same_table(&csv, &pq, "plan");
+    same_table(&csv, &pq, "runs");
 }
 
 #[test]

@@ -623,6 +623,178 @@ fn an_interrupted_sweep_or_shard_resumes_to_the_bytes_of_an_uninterrupted_one() 
         .stderr(predicate::str::contains("plan.csv differs"));
 }
 
+const SENSITIVITY: [&str; 14] = [
+    "sensitivity",
+    "--quiet",
+    "--scale",
+    "0.02",
+    "--end-year",
+    "2018",
+    "--param",
+    "migration.intercept=-2:-1",
+    "--param",
+    "labour.churn_rate=0.1:0.2",
+    "--trajectories",
+    "2",
+    "--runs",
+    "2",
+];
+
+#[test]
+fn an_interrupted_sensitivity_analysis_resumes_to_the_bytes_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["csv", "parquet"] {
+        let with = |threads: &'static str| {
+            let mut a = SENSITIVITY.to_vec();
+            a.extend(["--format", format, "--threads", threads]);
+            a
+        };
+        let full = dir.path().join(format!("{format}_full"));
+        let table = |dir: &Path, args: &[&str]| {
+            let o = shrinkcity()
+                .args(args)
+                .arg("--out")
+                .arg(dir)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap()
+        };
+        let printed = table(&full, &with("2"));
+        let cut = dir.path().join(format!("{format}_cut"));
+        let kept = interrupt(&with("2"), &cut, 3);
+        assert!((3..12).contains(&kept), "{format}: {kept} of 12");
+        assert!(!cut.join(format!("sensitivity.{format}")).exists());
+        let mut resumed = with("1");
+        resumed.push("--resume");
+        assert_eq!(
+            table(&cut, &resumed),
+            printed,
+            "{format}: the ranking printed"
+        );
+        assert_same_folder(&full, &cut);
+        // Complete: nothing to run, the same ranking.
+        assert_eq!(table(&cut, &resumed), printed);
+    }
+    // Other ranges: the plan differs, and the resume is refused.
+    let cut = dir.path().join("other");
+    interrupt(&SENSITIVITY, &cut, 1);
+    let mut other = SENSITIVITY.to_vec();
+    other[7] = "migration.intercept=-2:-0.5";
+    shrinkcity()
+        .args(other)
+        .arg("--resume")
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("plan.csv differs"));
+    // Without --resume, the interrupted folder is named with the fix.
+    shrinkcity()
+        .args(SENSITIVITY)
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "holds an interrupted sensitivity: add --resume",
+        ));
+}
+
+const CALIBRATE: [&str; 10] = [
+    "calibrate",
+    "--quiet",
+    "--params",
+    "migration.intercept,housing.ask_heat",
+    "--budget",
+    "7",
+    "--seeds",
+    "1",
+    "--scale",
+    "0.01",
+];
+
+#[test]
+fn an_interrupted_calibration_resumes_to_the_files_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = |out: &Path, extra: &[&str]| {
+        let o = shrinkcity()
+            .args(CALIBRATE)
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let full = dir.path().join("full");
+    let printed = summary(&full, &[]);
+    // Stopped inside the starting simplex (3 points) and after it.
+    for n in [1, 4] {
+        let cut = dir.path().join(format!("cut{n}"));
+        assert_eq!(interrupt(&CALIBRATE, &cut, n), u64::from(n));
+        let history = std::fs::read_to_string(cut.join("history.csv")).unwrap();
+        assert_eq!(history.lines().count(), n as usize + 1, "{history}");
+        assert!(!cut.join("calibrated.toml").exists());
+        assert_eq!(summary(&cut, &["--resume"]), printed, "stopped after {n}");
+        assert_same_folder(&full, &cut);
+    }
+    // A history cut in the middle of a line (a kill) loses only that line.
+    let cut = dir.path().join("killed");
+    interrupt(&CALIBRATE, &cut, 2);
+    let mut history = std::fs::OpenOptions::new()
+        .append(true)
+        .open(cut.join("history.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut history, b"2,12.3").unwrap();
+    assert_eq!(summary(&cut, &["--resume"]), printed);
+    assert_same_folder(&full, &cut);
+    // Other parameters, scale, seeds or config: refused, naming what differs.
+    let cut = dir.path().join("other");
+    interrupt(&CALIBRATE, &cut, 1);
+    for (at, value, needle) in [
+        (
+            3,
+            "migration.intercept,housing.ask_cut",
+            "targets.toml differs",
+        ),
+        (9, "0.02", "--scale: 0.01 there, 0.02 here"),
+        (7, "2", "--seeds: 1 there, 2 here"),
+    ] {
+        let mut args = CALIBRATE.to_vec();
+        args[at] = value;
+        shrinkcity()
+            .args(&args)
+            .arg("--resume")
+            .arg("--out")
+            .arg(&cut)
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("cannot resume").and(predicate::str::contains(needle)),
+            );
+    }
+    shrinkcity()
+        .args(CALIBRATE)
+        .args(["--set", "migration.intercept=-1.5", "--resume", "--out"])
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "config migration.intercept: -1.4099 there, -1.5 here",
+        ));
+    shrinkcity()
+        .args(CALIBRATE)
+        .arg("--out")
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "holds an interrupted calibrate: add --resume",
+        ));
+}
+
 // ------------------------------------------------------------------ invariants
 
 #[test]

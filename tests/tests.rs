@@ -4,6 +4,8 @@
 //! - `cli`: the binary end to end at small scale, including bad input.
 //! - `formats`: `--format parquet` holds what `--format csv` holds, read back from both.
 //! - `experiments`: scenarios, ensemble, sweep (shards, merge), sensitivity and compare.
+//! - `levers`: a number or a ramp for a series key is one run from `--set`, a scenario file
+//!   or a sweep point, and changes nothing before `run.lever_start_year`.
 //! - `report`: the HTML report of a run, an ensemble and a comparison, in headless Chromium.
 //! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
 //! - `robustness`: bad input, Ctrl-C and resume, checkpoints, invariants, random configs.
@@ -16,6 +18,7 @@ mod experiments;
 mod formats;
 mod identities;
 mod layering;
+mod levers;
 mod report;
 mod robustness;
 mod util;

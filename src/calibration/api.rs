@@ -5,11 +5,15 @@ use anyhow::{Context, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::calibrate::{ReplayDiffers, Stopped};
 use super::targets::{Run, format_report, report, write_report};
-use super::{Calibration, Targets};
+use super::{Calibration, Evaluation, Targets};
 use crate::config::{self, UsageError};
-use crate::experiment::Meter;
 use crate::experiment::options::{check_agents, check_scale};
+use crate::experiment::resume;
+use crate::experiment::{Interrupted, Watch};
+use crate::output::{Manifest, write_atomically};
+use std::time::Instant;
 
 /// What `targets` is given.
 #[derive(Clone, Debug)]
@@ -41,6 +45,9 @@ pub struct CalibrateOptions {
     pub sets: Vec<String>,
     /// Replace an existing calibration in `out`.
     pub force: bool,
+    /// Carry on the interrupted calibration in `out`, made with the same config and options:
+    /// replay its history and evaluate only what is missing. Nothing at `out`: start afresh.
+    pub resume: bool,
 }
 
 /// The targets report: the table for the terminal and the CSV it wrote.
@@ -55,6 +62,8 @@ pub struct TargetsOutcome {
 pub struct CalibrateOutcome {
     pub summary: String,
     pub dir: PathBuf,
+    /// Evaluations replayed from an interrupted calibration's history.
+    pub reused: usize,
 }
 
 /// Runs found in a run folder or an ensemble folder.
@@ -94,21 +103,16 @@ pub fn targets(opts: &TargetsOptions) -> anyhow::Result<TargetsOutcome> {
     })
 }
 
-/// Search the parameters; writes `history.csv` as it goes, then `calibrated.toml` and
-/// `calibration_report.csv`.
-pub fn calibrate(
-    opts: &CalibrateOptions,
-    meter: &mut dyn Meter,
-) -> anyhow::Result<CalibrateOutcome> {
+/// Search the parameters; writes `config.toml`, `targets.toml` (the targets and the bounds
+/// searched) and `manifest.json` first, `history.csv` as it goes, then `calibrated.toml` and
+/// `calibration_report.csv`. Stopped by `watch.stop` between two evaluations, it keeps the
+/// history with `complete: false` in the manifest and returns `Interrupted`; with `resume`,
+/// the same call replays the history (`Calibration::run_with`) and carries the search on:
+/// its files are those an uninterrupted calibration writes.
+pub fn calibrate(opts: &CalibrateOptions, watch: &mut Watch) -> anyhow::Result<CalibrateOutcome> {
     check_scale(opts.scale)?;
     if opts.seeds == 0 || opts.budget == 0 {
         return Err(UsageError::msg("--seeds and --budget must be at least 1"));
-    }
-    if opts.out.exists() && !opts.force {
-        return Err(UsageError::msg(format!(
-            "{} already exists: add --force to replace it, or choose another --out",
-            opts.out.display()
-        )));
     }
     let loaded = config::load(opts.config.as_deref(), &opts.sets)?;
     check_agents(&loaded, opts.scale)?;
@@ -127,7 +131,7 @@ pub fn calibrate(
     };
     let base_seed = loaded.config.run.seed;
     let cal = Calibration {
-        base: loaded.config,
+        base: loaded.config.clone(),
         targets,
         params,
         budget: opts.budget,
@@ -138,23 +142,82 @@ pub fn calibrate(
     };
     if !cal.params.is_empty() {
         cal.check_budget()?;
+        cal.check_levers()?;
     }
-    std::fs::create_dir_all(&opts.out)
-        .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let history_path = opts.out.join("history.csv");
-    let mut history = std::io::BufWriter::new(std::fs::File::create(&history_path)?);
-    write!(history, "evaluation,loss")?;
+    let out = &opts.out;
+    let mut manifest = Manifest::experiment("calibrate", &loaded, base_seed, opts.scale);
+    manifest.runs = Some(opts.budget);
+    manifest.seeds = Some(cal.seeds.clone());
+    manifest.complete = false;
+    let searched = toml::to_string(&Targets {
+        target: cal.targets.target.clone(),
+        parameter: cal.params.clone(),
+    })
+    .context("writing targets.toml")?;
+    let previous = resume::previous(
+        out,
+        opts.resume,
+        opts.force,
+        &manifest,
+        &cal.base,
+        &[("targets.toml", searched.as_bytes())],
+    )?;
+    if let Some(p) = &previous
+        && p.manifest.seeds != manifest.seeds
+    {
+        let count = |m: &Manifest| m.seeds.as_ref().map_or(0, Vec::len);
+        return Err(UsageError::msg(format!(
+            "cannot resume {}: it was made with other options (--seeds: {} there, {} here); repeat the command it was made with (its manifest.json has the command line), or add --force without --resume to start again",
+            out.display(),
+            count(&p.manifest),
+            count(&manifest)
+        )));
+    }
+    if previous.is_none() && out.exists() && !opts.force {
+        return Err(UsageError::msg(format!(
+            "{} already exists: add --force to replace it, or choose another --out",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let history_path = out.join("history.csv");
+    let mut header = String::from("evaluation,loss");
     for p in &cal.params {
-        write!(history, ",{}", p.key)?;
+        header += &format!(",{}", p.key);
     }
-    writeln!(history)?;
+    header.push('\n');
+    let replay = match &previous {
+        Some(_) => read_history(&history_path, &header, cal.params.len())?,
+        None => {
+            std::fs::write(&history_path, &header)
+                .with_context(|| format!("cannot write {}", history_path.display()))?;
+            Vec::new()
+        }
+    };
+    write_atomically(
+        &out.join("config.toml"),
+        config::to_toml(&cal.base).as_bytes(),
+    )?;
+    write_atomically(&out.join("targets.toml"), searched.as_bytes())?;
+    write_atomically(&out.join("manifest.json"), manifest.to_json()?.as_bytes())?;
+    let mut history = std::io::BufWriter::new(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&history_path)
+            .with_context(|| format!("cannot write {}", history_path.display()))?,
+    );
+    let started = Instant::now();
+    let meter = &mut *watch.meter;
     meter.start(opts.budget as u64, "calibrating");
     let mut best = f64::INFINITY;
     let mut write_error = None;
-    let outcome = cal.run(&mut |e| {
+    let outcome = cal.run_with(&replay, Some(watch.stop), &mut |e| {
         best = best.min(e.loss);
         meter.inc(1);
         meter.set_message(&format!("best {best:.3}"));
+        if e.index < replay.len() {
+            return;
+        }
         let line = std::iter::once(e.loss)
             .chain(e.values.iter().copied())
             .map(|v| v.to_string())
@@ -165,17 +228,44 @@ pub fn calibrate(
         }
     });
     meter.finish();
-    let outcome = outcome?;
     if let Some(e) = write_error {
         return Err(e).context("writing history.csv");
     }
+    manifest.wall_time_s = started.elapsed().as_secs_f64();
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            if let Some(stopped) = e.downcast_ref::<Stopped>() {
+                let done = stopped.evaluations;
+                manifest.runs_done = Some(done);
+                write_atomically(&out.join("manifest.json"), manifest.to_json()?.as_bytes())?;
+                return Err(Interrupted(format!(
+                    "interrupted: {done} of {} evaluations finished and kept in {} (manifest.json: complete false); to run the other {}, repeat the command with --resume",
+                    opts.budget,
+                    history_path.display(),
+                    opts.budget - done
+                ))
+                .into());
+            }
+            if let Some(d) = e.downcast_ref::<ReplayDiffers>() {
+                return Err(UsageError::msg(format!(
+                    "cannot resume {}: {d}, so its history.csv is not this calibration's; add --force without --resume to start again",
+                    out.display()
+                )));
+            }
+            return Err(e);
+        }
+    };
     std::fs::write(
-        opts.out.join("calibrated.toml"),
+        out.join("calibrated.toml"),
         config::to_toml(&outcome.config),
     )?;
     let runs = cal.runs(&outcome.config);
     let rows = report(&cal.targets, &runs);
-    write_report(&opts.out.join("calibration_report.csv"), &rows)?;
+    write_report(&out.join("calibration_report.csv"), &rows)?;
+    manifest.complete = true;
+    manifest.wall_time_s = started.elapsed().as_secs_f64();
+    write_atomically(&out.join("manifest.json"), manifest.to_json()?.as_bytes())?;
     let mut summary = format!(
         "best loss {:.4} after {} evaluations\n",
         outcome.best.loss,
@@ -188,5 +278,49 @@ pub fn calibrate(
     Ok(CalibrateOutcome {
         summary,
         dir: opts.out.clone(),
+        reused: replay.len(),
     })
+}
+
+/// The evaluations of an interrupted calibration's `history.csv`, refused unless its header is
+/// `header`. A last line cut short by a kill is dropped, and the file is cut back to the
+/// evaluations kept, so new lines follow them.
+fn read_history(path: &Path, header: &str, params: usize) -> anyhow::Result<Vec<Evaluation>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Some(body) = text.strip_prefix(header) else {
+        return Err(UsageError::msg(format!(
+            "cannot resume: {} has another header than this calibration writes (other --params?); add --force without --resume to start again",
+            path.display()
+        )));
+    };
+    let mut kept = Vec::new();
+    let mut length = header.len();
+    for line in body.split_inclusive('\n') {
+        let Some(fields) = line.strip_suffix('\n') else {
+            break;
+        };
+        let numbers: Option<Vec<f64>> = fields.split(',').map(|f| f.parse().ok()).collect();
+        let Some(numbers) = numbers.filter(|n| n.len() == params + 2) else {
+            break;
+        };
+        if numbers[0] != kept.len() as f64 {
+            break;
+        }
+        kept.push(Evaluation {
+            index: kept.len(),
+            loss: numbers[1],
+            values: numbers[2..].to_vec(),
+        });
+        length += line.len();
+    }
+    if length < text.len() {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        file.set_len(length as u64)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(kept)
 }

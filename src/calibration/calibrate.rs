@@ -2,12 +2,18 @@
 //! by each parameter's bounds, with restarts around the best point until the evaluation
 //! budget is spent. Every candidate runs the same seeds (common random numbers), in parallel,
 //! and its loss is the weighted squared error of the mean over seeds against the targets.
+//!
+//! The search is deterministic: the same setup asks for the same candidates in the same order.
+//! So an interrupted calibration resumes by replaying its history (`run_with`): each candidate
+//! the search asks for again takes its recorded loss, and the search goes on from where it
+//! stopped exactly as if it had never stopped.
 
 use anyhow::bail;
 use argmin::core::{CostFunction, Error, Executor};
 use argmin::solver::neldermead::NelderMead;
 use rayon::prelude::*;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::targets::{How, Parameter, Run, Targets};
 use crate::config::{self, Config};
@@ -20,6 +26,22 @@ pub struct Calibration {
     pub budget: usize,
     pub seeds: Vec<u64>,
     pub scale: f64,
+}
+
+/// The search stopped on request (the stop flag) after `evaluations` evaluations.
+#[derive(Debug, thiserror::Error)]
+#[error("the calibration stopped after {evaluations} evaluations")]
+pub struct Stopped {
+    pub evaluations: usize,
+}
+
+/// A recorded evaluation that is not the one the search asks for: the history is another
+/// calibration's.
+#[derive(Debug, thiserror::Error)]
+#[error("evaluation {index} of the history is not the candidate this search asks for ({asked:?})")]
+pub struct ReplayDiffers {
+    pub index: usize,
+    pub asked: Vec<f64>,
 }
 
 #[derive(Clone, Debug)]
@@ -130,13 +152,43 @@ impl Calibration {
         Ok(())
     }
 
+    /// A series key is a lever: a number sets its level from `run.lever_start_year`. If every
+    /// target is read before that year, the parameter cannot move the loss: refused.
+    pub fn check_levers(&self) -> Result<(), crate::config::UsageError> {
+        let (last, start) = (self.last_year(), self.base.run.lever_start_year);
+        match self
+            .params
+            .iter()
+            .find(|p| config::is_series(&self.base, &p.key))
+        {
+            Some(p) if last < start => Err(crate::config::UsageError(format!(
+                "--params {}: a series key, so a value sets its level from run.lever_start_year ({start}), after the last target year ({last}): it cannot move the loss; add --set run.lever_start_year={} to calibrate a level held over the whole run",
+                p.key, self.base.run.start_year
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn run(&self, on_eval: &mut (dyn FnMut(&Evaluation) + Send)) -> anyhow::Result<Outcome> {
+        self.run_with(&[], None, on_eval)
+    }
+
+    /// `run`, taking the loss of evaluation i from `replay[i]` (a history read back; its values
+    /// must be the candidate asked for, else `ReplayDiffers`) and stopping with `Stopped` once
+    /// `stop` is set, between two evaluations. `on_eval` sees replayed evaluations too.
+    pub fn run_with(
+        &self,
+        replay: &[Evaluation],
+        stop: Option<&AtomicBool>,
+        on_eval: &mut (dyn FnMut(&Evaluation) + Send),
+    ) -> anyhow::Result<Outcome> {
         if self.params.is_empty() {
             bail!(
                 "no parameters to calibrate: list them with --params or as [[parameter]] in the targets file"
             );
         }
         self.check_budget()?;
+        self.check_levers()?;
         // Validate every key and its bounds before spending the budget.
         self.config_with(&self.params.iter().map(|p| p.low).collect::<Vec<_>>(), None)?;
         self.config_with(
@@ -148,11 +200,15 @@ impl Calibration {
         let state = Mutex::new(Search {
             history: Vec::new(),
             on_eval,
+            calls: 0,
+            halt: None,
         });
         let problem = Problem {
             cal: self,
             end,
             state: &state,
+            replay,
+            stop,
         };
         let mut centre = x0;
         let mut size = 0.25;
@@ -165,12 +221,20 @@ impl Calibration {
             }
             let simplex = simplex(&centre, size);
             let solver = NelderMead::new(simplex).with_sd_tolerance(1e-4)?;
+            state.lock().expect("not poisoned").calls = 0;
             let result = Executor::new(problem.clone(), solver)
                 .configure(|s| s.max_iters((self.budget - used) as u64))
                 .run();
-            let s = state.lock().expect("not poisoned");
+            let mut s = state.lock().expect("not poisoned");
             let best = s.best().map(|b| b.values.clone());
+            let evaluations = s.history.len();
+            let halt = s.halt.take();
             drop(s);
+            match halt {
+                Some(Halt::Stopped) => return Err(Stopped { evaluations }.into()),
+                Some(Halt::Differs(d)) => return Err(d.into()),
+                None => {}
+            }
             if let Err(e) = result
                 && !e.to_string().contains(BUDGET_SPENT)
             {
@@ -199,10 +263,20 @@ impl Calibration {
 }
 
 const BUDGET_SPENT: &str = "evaluation budget spent";
+const HALTED: &str = "calibration halted";
+
+/// Why the search must end before its budget: told between two evaluations.
+enum Halt {
+    Stopped,
+    Differs(ReplayDiffers),
+}
 
 struct Search<'a> {
     history: Vec<Evaluation>,
     on_eval: &'a mut (dyn FnMut(&Evaluation) + Send),
+    /// Costs asked for by the current executor: its first n + 1 are the starting simplex.
+    calls: usize,
+    halt: Option<Halt>,
 }
 
 impl Search<'_> {
@@ -217,6 +291,8 @@ struct Problem<'a, 'b> {
     cal: &'a Calibration,
     end: i32,
     state: &'a Mutex<Search<'b>>,
+    replay: &'a [Evaluation],
+    stop: Option<&'a AtomicBool>,
 }
 
 impl Clone for Problem<'_, '_> {
@@ -225,6 +301,8 @@ impl Clone for Problem<'_, '_> {
             cal: self.cal,
             end: self.end,
             state: self.state,
+            replay: self.replay,
+            stop: self.stop,
         }
     }
 }
@@ -234,21 +312,71 @@ impl CostFunction for Problem<'_, '_> {
     type Output = f64;
 
     fn cost(&self, x: &Vec<f64>) -> Result<f64, Error> {
-        if self.state.lock().expect("not poisoned").history.len() >= self.cal.budget {
+        let (index, in_simplex, halted) = {
+            let mut s = self.state.lock().expect("not poisoned");
+            s.calls += 1;
+            (
+                s.history.len(),
+                s.calls <= self.cal.params.len() + 1,
+                s.halt.is_some(),
+            )
+        };
+        // argmin unwraps the costs of the starting simplex: there a halt answers a finite
+        // cost, recorded nowhere, and the executor's next call returns the error.
+        let halt = |why: Option<Halt>| -> Result<f64, Error> {
+            if let Some(why) = why {
+                self.state
+                    .lock()
+                    .expect("not poisoned")
+                    .halt
+                    .get_or_insert(why);
+            }
+            if in_simplex {
+                Ok(f64::MAX)
+            } else {
+                Err(Error::msg(HALTED))
+            }
+        };
+        if halted {
+            return halt(None);
+        }
+        if index >= self.cal.budget {
             return Err(Error::msg(BUDGET_SPENT));
         }
         let values = self.cal.values(x);
-        // Leaving the box costs, so the simplex comes back inside.
-        let outside: f64 = x
-            .iter()
-            .map(|u| (u - u.clamp(0.0, 1.0)).powi(2))
-            .sum::<f64>()
-            * 100.0;
-        let config = self
-            .cal
-            .config_with(&values, Some(self.end))
-            .map_err(|e| Error::msg(e.to_string()))?;
-        let loss = self.cal.targets.loss(&self.cal.runs(&config)) + outside;
+        let loss = match self.replay.get(index) {
+            Some(old)
+                if old
+                    .values
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .eq(values.iter().map(|v| v.to_bits())) =>
+            {
+                old.loss
+            }
+            Some(_) => {
+                return halt(Some(Halt::Differs(ReplayDiffers {
+                    index,
+                    asked: values,
+                })));
+            }
+            None => {
+                if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                    return halt(Some(Halt::Stopped));
+                }
+                // Leaving the box costs, so the simplex comes back inside.
+                let outside: f64 = x
+                    .iter()
+                    .map(|u| (u - u.clamp(0.0, 1.0)).powi(2))
+                    .sum::<f64>()
+                    * 100.0;
+                let config = self
+                    .cal
+                    .config_with(&values, Some(self.end))
+                    .map_err(|e| Error::msg(e.to_string()))?;
+                self.cal.targets.loss(&self.cal.runs(&config)) + outside
+            }
+        };
         let mut s = self.state.lock().expect("not poisoned");
         let e = Evaluation {
             index: s.history.len(),

@@ -262,8 +262,9 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub check: CheckArgs,
     /// A config key and its values: KEY=v1,v2,... or KEY=lo:hi:steps (lo + i·(hi−lo)/(steps−1)).
-    /// Repeatable: the sweep runs every combination. A number for a time-series key (a policy
-    /// lever) means that value in every year.
+    /// Repeatable: the sweep runs every combination. Each value is what --set takes: for a
+    /// series key (a policy lever) a number is a level from run.lever_start_year (2026), and
+    /// the range may be one value or year of a ramp (0:40000:5@2035).
     #[arg(long = "param", value_name = "KEY=VALUES", required = true, value_parser = parse_param)]
     pub params: Vec<Param>,
     /// Replicates per point.
@@ -336,8 +337,9 @@ pub struct SensitivityArgs {
     /// Screening method.
     #[arg(long, value_enum, default_value_t = Method::Morris)]
     pub method: Method,
-    /// A numeric config key and its range, KEY=lo:hi (repeatable). A time-series key (a
-    /// policy lever) is set to a constant.
+    /// A numeric config key and its range, KEY=lo:hi (repeatable). For a series key (a policy
+    /// lever) a value is a level from run.lever_start_year (2026), and the range may be one
+    /// value or year of a ramp (0:20000@2035).
     #[arg(long = "param", value_name = "KEY=LO:HI", required = true, value_parser = parse_range)]
     pub params: Vec<Range>,
     /// Trajectories r. Runs: r × (parameters + 1) × --runs.
@@ -353,6 +355,11 @@ pub struct SensitivityArgs {
     /// Replicates per design point, with the same seeds at every point; outputs are their mean.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
+    /// Carry on the interrupted analysis in the output folder (Ctrl-C keeps its finished runs):
+    /// run only the runs it lacks. Refused if the folder was made with another config or other
+    /// options; with no folder there, a new analysis starts.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -367,6 +374,7 @@ impl SensitivityArgs {
             run: self.sim.options(&self.exec, &self.check),
             out: self.sim.out.clone(),
             force: self.exec.force,
+            resume: self.resume,
             method: match self.method {
                 Method::Morris => sensitivity::Method::Morris,
             },
@@ -461,7 +469,8 @@ pub struct CalibrateArgs {
     /// Agents per resident for candidate runs.
     #[arg(long, value_name = "F", default_value_t = 0.1)]
     pub scale: f64,
-    /// Output folder for calibrated.toml, calibration_report.csv and history.csv.
+    /// Output folder for calibrated.toml, calibration_report.csv, history.csv, and the
+    /// config.toml, targets.toml and manifest.json a --resume checks.
     #[arg(long, value_name = "DIR", default_value = "output/calibration")]
     pub out: PathBuf,
     /// Override a config key before calibrating (repeatable).
@@ -470,6 +479,11 @@ pub struct CalibrateArgs {
     /// Replace an existing calibration in the output folder.
     #[arg(long)]
     pub force: bool,
+    /// Carry on the interrupted calibration in the output folder (Ctrl-C keeps its history):
+    /// replay the evaluations it holds and run only the rest. Refused if it was made with
+    /// another config or other options; with no folder there, a new calibration starts.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -487,6 +501,7 @@ impl CalibrateArgs {
             out: self.out.clone(),
             sets: self.set.clone(),
             force: self.force,
+            resume: self.resume,
         }
     }
 }

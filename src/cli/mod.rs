@@ -151,7 +151,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ensemble(args) => {
             let quiet = args.exec.quiet;
             let opts = args.options()?;
-            let done = watched_runs(quiet, |watch| experiment::ensemble(&opts, watch))?;
+            let done = watched_runs(quiet, KEEP_RUNS, |watch| experiment::ensemble(&opts, watch))?;
             if !quiet {
                 let runs = format!("{} runs", done.runs);
                 say_batch(&done.dir, &runs, done.runs, done.reused, done.wall_time_s);
@@ -163,7 +163,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sweep(args) => {
             let quiet = args.exec.quiet;
-            let done = watched_runs(quiet, |watch| experiment::sweep(&args.options(), watch))?;
+            let done = watched_runs(quiet, KEEP_RUNS, |watch| {
+                experiment::sweep(&args.options(), watch)
+            })?;
             if !quiet {
                 let runs = format!("{} of {} runs", done.runs, done.plan_runs);
                 say_batch(&done.dir, &runs, done.runs, done.reused, done.wall_time_s);
@@ -193,10 +195,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sensitivity(args) => {
             let quiet = args.exec.quiet;
-            let done = experiment::sensitivity(&args.options(), &mut Bar::new(quiet))?;
+            let done = watched_runs(quiet, KEEP_RUNS, |watch| {
+                experiment::sensitivity(&args.options(), watch)
+            })?;
             print!("{}", done.table);
             if !quiet {
-                eprintln!("\nwrote {} ({:.1} s)", done.dir.display(), done.wall_time_s);
+                eprintln!();
+                let runs = format!("{} runs", done.runs);
+                say_batch(&done.dir, &runs, done.runs, done.reused, done.wall_time_s);
             }
             Ok(())
         }
@@ -218,9 +224,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Calibrate(args) => {
-            let done = calibration::calibrate(&args.options(), &mut Bar::new(args.quiet))?;
+            let done = watched_runs(
+                args.quiet,
+                "after the evaluation in progress, keeping the finished ones",
+                |watch| calibration::calibrate(&args.options(), watch),
+            )?;
             print!("{}", done.summary);
-            eprintln!("wrote {}", done.dir.display());
+            if done.reused > 0 {
+                eprintln!(
+                    "wrote {} ({} of {} evaluations replayed from the interrupted history)",
+                    done.dir.display(),
+                    done.reused,
+                    args.budget
+                );
+            } else {
+                eprintln!("wrote {}", done.dir.display());
+            }
             Ok(())
         }
         Command::Keys(args) => print_keys(&args),
@@ -263,13 +282,17 @@ fn watched(
     session(&mut watch)
 }
 
-/// Run an experiment (`ensemble`, `sweep`) with signals watched and a progress bar: the first
+/// What the first signal stops an experiment after.
+const KEEP_RUNS: &str = "and keeping the finished runs (runs in progress are dropped)";
+
+/// Run an experiment (`ensemble`, `sweep`, `sensitivity`, `calibrate`) with signals watched and a progress bar: the first
 /// signal stops it keeping the finished runs.
 fn watched_runs<T>(
     quiet: bool,
+    stopping: &'static str,
     experiment: impl FnOnce(&mut Watch) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    signal::install("and keeping the finished runs (runs in progress are dropped)")?;
+    signal::install(stopping)?;
     let mut bar = Bar::new(quiet);
     let mut meter = StopAfter {
         inner: &mut bar,
@@ -390,6 +413,9 @@ fn print_keys(args: &KeysArgs) -> anyhow::Result<()> {
             out.push_str(&format!("; unit: {u}"));
         }
         out.push('\n');
+        if let Some(set) = &k.set {
+            out.push_str(&format!("    set it to {set}\n"));
+        }
         match (k.meaning.is_empty(), &k.source) {
             (false, Some(s)) => out.push_str(&format!("    {} ({s})\n", k.meaning)),
             (false, None) => out.push_str(&format!("    {}\n", k.meaning)),

@@ -5,7 +5,7 @@
 
 use toml::{Table, Value};
 
-use super::{BASELINE_TOML, baseline, validate};
+use super::{BASELINE_TOML, baseline, lever, validate};
 
 /// One config key as `shrinkcity keys` shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +24,8 @@ pub struct Key {
     pub source: Option<String>,
     /// The baseline's value, as TOML.
     pub baseline: String,
+    /// For a series key, how to set it: a number, a ramp or the whole series (`lever.rs`).
+    pub set: Option<String>,
 }
 
 /// Every key of the config, in the baseline's order, whose path contains `pattern`
@@ -55,7 +57,9 @@ pub fn keys(pattern: Option<&str>) -> Vec<Key> {
                 .find(|(k, _)| *k == path)
                 .map_or("", |(_, c)| c.as_str());
             let (meaning, unit, source) = split_comment(comment);
+            let set = is_series(value).then(|| lever::forms(Some(config.run.lever_start_year)));
             Key {
+                set,
                 kind: kind(value),
                 accepted: accepted.get(&path).cloned(),
                 unit,
@@ -83,13 +87,17 @@ pub fn leaves<'a>(table: &'a Table, prefix: &str, out: &mut Vec<(String, &'a Val
     }
 }
 
+fn is_series(v: &Value) -> bool {
+    matches!(v, Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_array))
+}
+
 fn kind(v: &Value) -> String {
     match v {
         Value::Float(_) => "number".into(),
         Value::Integer(_) => "integer".into(),
         Value::String(_) => "string".into(),
         Value::Boolean(_) => "true or false".into(),
-        Value::Array(a) if a.iter().all(Value::is_array) => "series [[year, value], ...]".into(),
+        v if is_series(v) => "series [[year, value], ...]".into(),
         Value::Array(a) => format!("list of {} numbers", a.len()),
         _ => "value".into(),
     }
@@ -270,5 +278,18 @@ mod tests {
         let population = all.iter().find(|k| k.path == "city.population").unwrap();
         assert_eq!(population.kind, "number");
         assert_eq!(population.unit.as_deref(), Some("people"));
+        assert_eq!(population.set, None);
+        let lever = all
+            .iter()
+            .find(|k| k.path == "policy.high_tech_jobs")
+            .unwrap();
+        let set = lever
+            .set
+            .as_deref()
+            .expect("a series key says how to set it");
+        assert!(
+            set.contains("run.lever_start_year (2026)") && set.contains("0@2026..30000@2030"),
+            "{set}"
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! Config: read TOML (a file, or the baseline compiled into the binary), merge a scenario
-//! over the config it names in `base`, apply `--set KEY=VALUE` overrides, deserialize with
-//! unknown keys rejected, then range-check. The model only ever sees a validated `Config`.
+//! over the config it names in `base`, apply `--set KEY=VALUE` overrides, place the levers
+//! (a number or a ramp given for a series key, `lever.rs`), deserialize with unknown keys
+//! rejected, then range-check. The model only ever sees a validated `Config`.
 
 mod error;
 mod keys;
+pub mod lever;
 mod schema;
 mod series;
 mod validate;
@@ -99,7 +101,8 @@ pub fn with_overrides(config: &Config, overrides: &[String]) -> Result<Config, C
     from_table(table, overrides, &sources)
 }
 
-/// The numeric value of a dotted key (`migration.intercept`).
+/// The numeric value of a dotted key (`migration.intercept`); for a series key, its value in
+/// `run.lever_start_year` (the level a number given for it sets).
 pub fn get(config: &Config, key: &str) -> Result<f64, ConfigError> {
     let value = toml::Value::try_from(config).expect("config serializes");
     let mut node = &value;
@@ -108,12 +111,34 @@ pub fn get(config: &Config, key: &str) -> Result<f64, ConfigError> {
             .get(part)
             .ok_or_else(|| unknown_key(key.into(), None))?;
     }
+    if let Some(series) = series_value(node) {
+        return Ok(series.at(config.run.lever_start_year));
+    }
     node.as_float()
         .or_else(|| node.as_integer().map(|i| i as f64))
         .ok_or_else(|| ConfigError::BadOverride {
             assignment: key.into(),
             message: "not a number: only numeric keys can be calibrated".into(),
         })
+}
+
+/// Whether a dotted key holds a series (`policy.high_tech_jobs`), where a number or a ramp is
+/// a lever.
+pub fn is_series(config: &Config, key: &str) -> bool {
+    let value = toml::Value::try_from(config).expect("config serializes");
+    key.split('.')
+        .try_fold(&value, |v, part| v.get(part))
+        .and_then(series_value)
+        .is_some()
+}
+
+fn series_value(node: &Value) -> Option<Series> {
+    match node {
+        Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_array) => {
+            node.clone().try_into().ok()
+        }
+        _ => None,
+    }
 }
 
 /// The built-in baseline, validated.
@@ -137,6 +162,7 @@ fn from_table(
         overrides_apply(&mut table, o)?;
     }
     let file = sources.last().map_or(String::new(), |s| s.name.clone());
+    let placed = lever::resolve(&mut table);
     // Where a key's value came from: the last `--set` that gave it, else its file and line.
     let origin = |key: &str| {
         let set_here = |o: &&String| {
@@ -154,6 +180,15 @@ fn from_table(
             None => locate(sources, key).unwrap_or((file.clone(), None)),
         }
     };
+    placed.map_err(|u| {
+        let (file, line) = origin(&u.key);
+        ConfigError::Invalid {
+            file,
+            key: u.key,
+            line,
+            message: u.message,
+        }
+    })?;
     let config: Config = serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
         let key = e.path().to_string();
         let (file, line) = origin(&key);
@@ -306,15 +341,18 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// Deep merge: tables merge key by key; any other value in `over` replaces the base's.
+/// Deep merge: tables merge key by key; any other value in `over` replaces the base's, a
+/// number or ramp given for a series as a lever over it (`lever::assign`).
 fn merge(base: &mut Table, over: Table) {
     for (k, v) in over {
-        match (base.get_mut(&k), v) {
-            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
-            (_, v) => {
-                base.insert(k, v);
+        let v = match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(o)) if !lever::is_pending(b) => {
+                merge(b, o);
+                continue;
             }
-        }
+            (current, v) => lever::assign(current.as_deref(), v),
+        };
+        base.insert(k, v);
     }
 }
 
@@ -344,7 +382,8 @@ fn locate(sources: &[Source], key: &str) -> Option<(String, Option<usize>)> {
 }
 
 /// Apply one `--set KEY=VALUE`: the key must already exist (every key is in the config),
-/// and the value is parsed as TOML (a bare word falls back to a string).
+/// and the value is parsed as TOML (a bare word falls back to a string). A number or a
+/// ramp for a series key is a lever, placed once every override is in (`lever::resolve`).
 fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
     let Some((key, raw)) = assignment.split_once('=') else {
         return Err(ConfigError::BadOverride {
@@ -373,17 +412,17 @@ fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigErro
             return Err(unknown_key(one_line(key), closest(key, &candidates)));
         };
         if i + 1 == parts.len() {
-            if matches!(entry, Value::Table(_)) {
+            if matches!(entry, Value::Table(t) if !lever::is_pending(t)) {
                 return Err(ConfigError::BadOverride {
                     assignment: one_line(assignment),
                     message: format!("`{key}` is a section; set one of its keys"),
                 });
             }
-            *entry = value;
+            *entry = lever::assign(Some(entry), value);
             return Ok(());
         }
         match entry {
-            Value::Table(t) => node = t,
+            Value::Table(t) if !lever::is_pending(t) => node = t,
             _ => {
                 return Err(unknown_key(one_line(key), Some(parts[..=i].join("."))));
             }
@@ -497,5 +536,120 @@ mod tests {
         );
         // The value came from --set, not from the baseline's line.
         assert!(e.starts_with("--set migration.realisation_rate=1.5"), "{e}");
+    }
+
+    fn scenario(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lever.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn set_takes_a_number_for_a_series_key_as_a_level_from_the_lever_start_year() {
+        // Issue 22: `--set policy.high_tech_jobs=30000` was refused ("expected a sequence").
+        let c = load(None, &["policy.high_tech_jobs=30000".into()])
+            .unwrap()
+            .config;
+        assert_eq!(c.run.lever_start_year, 2026);
+        assert_eq!(c.policy.high_tech_jobs.at(2025), 0.0);
+        assert_eq!(c.policy.high_tech_jobs.at(2026), 30000.0);
+        assert_eq!(c.policy.high_tech_jobs.at(2035), 30000.0);
+    }
+
+    #[test]
+    fn a_scenario_file_and_set_give_a_lever_the_same_meaning() {
+        for lever in ["30000", "\"15000@2035\"", "\"0@2026..30000@2030\""] {
+            let (_dir, path) = scenario(&format!(
+                "base = \"baseline\"\n[policy]\nhigh_tech_jobs = {lever}\n"
+            ));
+            let from_file = load(Some(&path), &[]).unwrap().config;
+            let set = format!("policy.high_tech_jobs={}", lever.trim_matches('"'));
+            let from_set = load(None, &[set]).unwrap().config;
+            assert_eq!(to_toml(&from_file), to_toml(&from_set), "{lever}");
+        }
+    }
+
+    #[test]
+    fn the_lever_start_year_moves_a_scenario_files_levers_wherever_it_is_set() {
+        let (_dir, path) = scenario(
+            "base = \"baseline\"\n[run]\nlever_start_year = 2030\n[policy]\nhigh_tech_jobs = 100\n",
+        );
+        let c = load(Some(&path), &[]).unwrap().config;
+        assert_eq!(c.policy.high_tech_jobs.at(2029), 0.0);
+        assert_eq!(c.policy.high_tech_jobs.at(2030), 100.0);
+        // A later --set of the start year moves the file's lever too.
+        let c = load(Some(&path), &["run.lever_start_year=2020".into()])
+            .unwrap()
+            .config;
+        assert_eq!(c.policy.high_tech_jobs.at(2019), 0.0);
+        assert_eq!(c.policy.high_tech_jobs.at(2020), 100.0);
+    }
+
+    #[test]
+    fn the_last_value_given_for_a_series_key_wins() {
+        let whole = "policy.amenity_gain=[[2015, 0.1]]".to_string();
+        let level = "policy.amenity_gain=0.3".to_string();
+        let c = load(None, &[level.clone(), whole.clone()]).unwrap().config;
+        assert_eq!(c.policy.amenity_gain, Series(vec![(2015, 0.1)]));
+        // A lever changes the series given before it, from the start year.
+        let c = load(None, &[whole, level]).unwrap().config;
+        assert_eq!(c.policy.amenity_gain.at(2025), 0.1);
+        assert_eq!(c.policy.amenity_gain.at(2026), 0.3);
+        // A resolved config holds plain series: loading it again changes nothing.
+        let again = from_str(&to_toml(&c)).unwrap();
+        assert_eq!(again.policy.amenity_gain, c.policy.amenity_gain);
+        // with_overrides (sweep points on a resolved config) reads levers the same way.
+        let over = with_overrides(&baseline(), &["policy.amenity_gain=0.3".into()]).unwrap();
+        assert_eq!(over.policy.amenity_gain.at(2026), 0.3);
+        assert_eq!(get(&over, "policy.amenity_gain").unwrap(), 0.3);
+        assert!(is_series(&over, "policy.amenity_gain"));
+        assert!(!is_series(&over, "migration.intercept"));
+    }
+
+    #[test]
+    fn a_bad_lever_names_its_key_and_the_forms_a_lever_takes() {
+        let e = load(None, &["policy.high_tech_jobs=30000@2020".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--set policy.high_tech_jobs=30000@2020: `policy.high_tech_jobs`")
+                && e.contains("set run.lever_start_year=2020"),
+            "{e}"
+        );
+        let e = load(None, &["policy.high_tech_jobs=lots".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`lots` is not a lever") && e.contains("0@2026..30000@2030"),
+            "{e}"
+        );
+        // Out of range after placing: the series check names the key and the --set.
+        let e = load(None, &["policy.amenity_gain=2".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--set policy.amenity_gain=2: `policy.amenity_gain`"),
+            "{e}"
+        );
+        // In a file: the file and the line.
+        let (_dir, path) = scenario("base = \"baseline\"\n[policy]\nhigh_tech_jobs = \"1@2020\"\n");
+        let e = load(Some(&path), &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("lever.toml, line 3: `policy.high_tech_jobs`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_lever_in_a_file_without_base_says_it_needs_a_series_to_change() {
+        let text =
+            BASELINE_TOML.replace("high_tech_jobs = [[2015, 0.0]]", "high_tech_jobs = 30000");
+        assert_ne!(text, BASELINE_TOML);
+        let e = from_str(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("`policy.high_tech_jobs`") && e.contains("base = \"baseline\""),
+            "{e}"
+        );
     }
 }

@@ -26,6 +26,8 @@ pub struct RunConfig {
     pub name: String,
     pub start_year: i32,
     pub end_year: i32,
+    /// The first year a lever (a number or a ramp given for a series key) changes its series.
+    pub lever_start_year: i32,
     pub seed: u64,
 }
 

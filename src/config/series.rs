@@ -2,11 +2,41 @@
 //! first point and after the last. Only drivers (geology, wages, climate, construction,
 //! policy) are series; no model output ever is.
 
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(transparent)]
 pub struct Series(pub Vec<(i32, f64)>);
+
+/// As `Vec<(i32, f64)>`, with an error that says what else a series key takes: a number or a
+/// ramp reaches here only when there was no series for it to change (a file without `base`).
+impl<'de> Deserialize<'de> for Series {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Points;
+        impl<'de> Visitor<'de> for Points {
+            type Value = Series;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a series [[year, value], ...]; a number or a ramp (30000, 0@2026..30000@2030) \
+                     changes a series from run.lever_start_year and needs one to change: start the \
+                     file with `base = \"baseline\"`, or write the whole series",
+                )
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Series, A::Error> {
+                let mut points = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(point) = seq.next_element::<(i32, f64)>()? {
+                    points.push(point);
+                }
+                Ok(Series(points))
+            }
+        }
+        deserializer.deserialize_seq(Points)
+    }
+}
 
 impl Series {
     pub fn constant(value: f64) -> Self {

@@ -126,6 +126,12 @@ fn check(c: &Config, k: &mut Checker) {
             format!("a year not before run.start_year ({})", r.start_year),
         );
     }
+    k.int(
+        "run.lever_start_year",
+        i64::from(r.lever_start_year),
+        1900,
+        2300,
+    );
     if r.name.trim().is_empty() {
         k.fail("run.name", "\"\"".into(), "a non-empty name".into());
     }

@@ -309,20 +309,6 @@ pub fn summary_values(row: &SummaryRow) -> Vec<f64> {
         .collect()
 }
 
-/// `KEY=VALUE` for `--set`. A bare number for a time-series key (a policy lever such as
-/// `policy.high_tech_jobs`) means that value in every year: `[[start_year, value]]`.
-pub fn assignment(base: &Config, key: &str, value: &str) -> String {
-    let node = toml::Value::try_from(base)
-        .ok()
-        .and_then(|v| key.split('.').try_fold(v, |v, k| v.get(k).cloned()));
-    let is_series = matches!(&node, Some(toml::Value::Array(a)) if a.first().is_some_and(toml::Value::is_array));
-    if is_series && value.trim().parse::<f64>().is_ok() {
-        format!("{key}=[[{}, {}]]", base.run.start_year, value.trim())
-    } else {
-        format!("{key}={value}")
-    }
-}
-
 /// The default output folder of an experiment: `output/<config name>_<what>`.
 pub fn default_out(out: &Option<PathBuf>, loaded: &config::Loaded, what: &str) -> PathBuf {
     out.clone()

@@ -1,7 +1,8 @@
-//! `--resume` for `ensemble` and `sweep`: reading back the folder an interrupted experiment
-//! left at its `--out` (`complete: false` in its manifest), refusing it when it was made with
-//! another config or other options, and carrying its finished runs into the new staging
-//! folder. What a finished run is, and how its results are read back, is each command's.
+//! `--resume` for `ensemble`, `sweep` and `sensitivity`: reading back the folder an
+//! interrupted experiment left at its `--out` (`complete: false` in its manifest), refusing it
+//! when it was made with another config or other options, and carrying its finished runs into
+//! the new staging folder. What a finished run is, and how its results are read back, is each
+//! command's.
 
 use std::fs;
 use std::path::{Path, PathBuf};

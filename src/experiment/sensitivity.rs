@@ -9,21 +9,30 @@
 //! sample sd of EE (non-linearity or interactions). Every run uses the same seeds (common
 //! random numbers), so a parameter the model never reads has EE = 0 exactly, and the whole
 //! result is determined by the base seed.
+//!
+//! Each run's outputs go to `runs` as it finishes, in run-id order, and `plan` lists every run:
+//! stopped (Ctrl-C), the folder keeps those with `complete: false`, and with `resume` the same
+//! call runs only the missing runs and writes what an uninterrupted analysis writes.
 
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::RunSpec;
 use super::batch::{
-    DesignRng, Pools, SummarySink, assignment, default_out, derive_seed, run_batch_one,
-    summary_metrics, summary_values,
+    DesignRng, Pools, SummarySink, default_out, derive_seed, run_batch_one, summary_metrics,
+    summary_values,
 };
-use super::options::{Meter, RunOptions};
+use super::options::RunOptions;
+use super::resume::{self, interrupted, interrupted_early};
+use super::session::Watch;
 use super::stats;
 use super::sweep::tidy;
-use crate::config::UsageError;
+use super::{Outcome, RunSpec};
+use crate::config::{UsageError, lever};
 use crate::output::table::{self, Batch, Column, Format, Kind, Schema, words};
 use crate::output::{FolderKind, Manifest, Staging};
 
@@ -35,6 +44,9 @@ pub struct SensitivityOptions {
     pub out: Option<PathBuf>,
     /// Replace an existing folder at `out`.
     pub force: bool,
+    /// Carry on the interrupted analysis at `out`, made with the same config and options:
+    /// run only the runs it lacks. Nothing at `out`: start afresh.
+    pub resume: bool,
     pub method: Method,
     /// The parameters and their ranges.
     pub params: Vec<Range>,
@@ -62,30 +74,44 @@ pub enum Method {
 pub struct SensitivityOutcome {
     pub dir: PathBuf,
     pub table: String,
+    /// Runs in the design, and of those, runs carried over from an interrupted folder.
+    pub runs: usize,
+    pub reused: usize,
     pub wall_time_s: f64,
 }
 
-/// A parameter and its range.
+/// A parameter and its range, which may be one value or year of a lever: `before` and
+/// `after` hold the rest of it (`policy.high_tech_jobs=0:40000@2035`: `after` is `@2035`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Range {
     pub key: String,
     pub lo: f64,
     pub hi: f64,
+    pub before: String,
+    pub after: String,
 }
 
 impl Range {
-    /// The parameter value at unit coordinate `u`, as text for `--set`.
+    /// The parameter value at unit coordinate `u`, with 12 significant digits.
     pub fn at(&self, u: f64) -> String {
         tidy(self.lo + u * (self.hi - self.lo))
+    }
+
+    /// `KEY=VALUE` for `--set` at unit coordinate `u`.
+    pub fn assignment(&self, u: f64) -> String {
+        format!("{}={}{}{}", self.key, self.before, self.at(u), self.after)
     }
 }
 
 pub fn parse_range(s: &str) -> Result<Range, String> {
     let bad = || {
-        format!("`{s}`: expected KEY=lo:hi with numbers lo ≠ hi, e.g. migration.intercept=-2.5:-1")
+        format!(
+            "`{s}`: expected KEY=lo:hi with numbers lo ≠ hi, e.g. migration.intercept=-2.5:-1, or a lever with one lo:hi in it, e.g. policy.high_tech_jobs=0:40000@2035"
+        )
     };
     let (key, spec) = s.split_once('=').ok_or_else(bad)?;
-    let (lo, hi) = spec.split_once(':').ok_or_else(bad)?;
+    let (before, range, after) = lever::split_range(spec)?.ok_or_else(bad)?;
+    let (lo, hi) = range.split_once(':').ok_or_else(bad)?;
     let (lo, hi): (f64, f64) = (
         lo.trim().parse().map_err(|_| bad())?,
         hi.trim().parse().map_err(|_| bad())?,
@@ -97,6 +123,8 @@ pub fn parse_range(s: &str) -> Result<Range, String> {
         key: key.trim().into(),
         lo,
         hi,
+        before: before.into(),
+        after: after.into(),
     })
 }
 
@@ -215,10 +243,12 @@ fn parse_outputs(opts: &SensitivityOptions, start: i32, end: i32) -> anyhow::Res
         .collect()
 }
 
-/// Run the Morris design and write its folder.
+/// Run the Morris design and write its folder. Stopped by `watch.stop`, it keeps the finished
+/// runs' outputs at `out` (`runs`, with `plan`) and returns `Interrupted`; with `resume` the
+/// same call runs only the others.
 pub fn sensitivity(
     opts: &SensitivityOptions,
-    meter: &mut dyn Meter,
+    watch: &mut Watch,
 ) -> anyhow::Result<SensitivityOutcome> {
     let Method::Morris = opts.method;
     let (loaded, spec) = opts.run.resolve()?;
@@ -233,7 +263,7 @@ pub fn sensitivity(
         params
             .iter()
             .zip(&design[point])
-            .map(|(p, &u)| assignment(&loaded.config, &p.key, &p.at(u)))
+            .map(|(p, &u)| p.assignment(u))
             .collect()
     };
     for point in 0..design.len() {
@@ -241,55 +271,142 @@ pub fn sensitivity(
             .resolve_with(&sets(point))
             .with_context(|| format!("at design point {}", sets(point).join(" ")))?;
     }
+    let total = design.len() * reps;
+    let seed_of = |run: usize| derive_seed(spec.seed, (run % reps) as u64);
 
     let out = default_out(&opts.out, &loaded, "sensitivity");
-    let staging = Staging::create(&out, opts.force, FolderKind::Experiment)?;
-    let total = design.len() * reps;
-    let pools = Pools::new(opts.run.threads, total)?;
-    meter.start(total as u64, "runs");
+    let format = opts.format;
+    let mut manifest = Manifest::experiment("sensitivity", &loaded, spec.seed, spec.scale);
+    manifest.format = (format == Format::Parquet).then(|| "parquet".into());
+    manifest.runs = Some(total);
+    let plan_name = format.file("plan");
+    let plan_file = plan_bytes(opts, &design, reps, &seed_of, format)?;
+    let previous = resume::previous(
+        &out,
+        opts.resume,
+        opts.force,
+        &manifest,
+        &loaded.config,
+        &[(&plan_name, &plan_file)],
+    )?;
+    let runs_schema = runs_schema(&outputs);
+    // The outputs of every finished run, by run id: an interrupted folder's, then this call's.
+    let mut done: BTreeMap<usize, Vec<f64>> = match &previous {
+        Some(p) => read_runs(&p.dir.join(format.file("runs")), format, &runs_schema)?,
+        None => BTreeMap::new(),
+    };
+    let reused = done.len();
+    let todo: Vec<usize> = (0..total).filter(|i| !done.contains_key(i)).collect();
+    if let Some(p) = &previous
+        && p.manifest.complete
+    {
+        let ranked = rank(
+            &design,
+            &outputs,
+            &means(&done, design.len(), reps, &outputs),
+            k,
+        );
+        return Ok(SensitivityOutcome {
+            dir: out,
+            table: terminal_table(opts, &outputs, &ranked, total)?,
+            runs: total,
+            reused,
+            wall_time_s: 0.0,
+        });
+    }
+
+    let staging = Staging::create(
+        &out,
+        opts.force || previous.is_some(),
+        FolderKind::Experiment,
+    )?;
+    (watch.staging)(Some(staging.path()));
+    fs::write(staging.path().join(&plan_name), &plan_file)
+        .with_context(|| format!("cannot write {}", staging.path().display()))?;
+    let mut runs_file = table::create(
+        &staging.path().join(format.file("runs")),
+        format,
+        &runs_schema,
+    )?;
+    let pools = Pools::new(opts.run.threads, todo.len().max(1))?;
+    let stop = watch.stop;
+    let meter = &mut *watch.meter;
+    meter.start(todo.len() as u64, "runs");
     let started = Instant::now();
-    // y[point][output]: the mean over replicates, summed in replicate order.
-    let mut y = vec![vec![0.0; outputs.len()]; design.len()];
+    // Runs below `written` are in the file: finished runs go in run-id order, the gaps of runs
+    // dropped on a stop left out.
+    let mut written = 0;
+    let mut write_up_to = |id: usize,
+                           done: &BTreeMap<usize, Vec<f64>>,
+                           file: &mut Box<dyn table::TableWriter>|
+     -> anyhow::Result<()> {
+        let mut batch = Batch::new(&runs_schema);
+        for (&i, values) in done.range(written..id) {
+            batch.int(i as i64);
+            for &v in values {
+                batch.float(v);
+            }
+        }
+        written = written.max(id);
+        file.write(&batch)?;
+        file.flush()
+    };
     let result = pools.run_ordered(
-        total,
-        |i| {
+        todo.len(),
+        |t| {
+            let i = todo[t];
             let (loaded, _) = opts.run.resolve_with(&sets(i / reps))?;
             let mut sink = SummarySink::new();
             let spec = RunSpec {
-                seed: derive_seed(spec.seed, (i % reps) as u64),
+                seed: seed_of(i),
                 scale: spec.scale,
             };
-            run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check, None)?;
-            Ok(outputs
-                .iter()
-                .map(|o| summary_values(&sink.rows[o.year_index])[o.metric])
-                .collect::<Vec<f64>>())
+            let outcome =
+                run_batch_one(&loaded.config, &spec, &mut sink, opts.run.check, Some(stop))?;
+            Ok((outcome == Outcome::Complete).then(|| {
+                outputs
+                    .iter()
+                    .map(|o| summary_values(&sink.rows[o.year_index])[o.metric])
+                    .collect::<Vec<f64>>()
+            }))
         },
-        |i, values| {
-            for (acc, v) in y[i / reps].iter_mut().zip(values) {
-                *acc += v / reps as f64;
+        |t, values| {
+            let i = todo[t];
+            if let Some(values) = values {
+                done.insert(i, values);
+                write_up_to(i + 1, &done, &mut runs_file)?;
             }
             Ok(())
         },
         meter,
     );
     meter.finish();
-    result?;
+    let result = result.and_then(|()| {
+        write_up_to(total, &done, &mut runs_file)?;
+        runs_file.finish()
+    });
+    if let Err(e) = result {
+        (watch.staging)(None);
+        return Err(e);
+    }
+    manifest.threads = pools.across;
+    manifest.threads_per_run = Some(pools.within);
+    manifest.wall_time_s = started.elapsed().as_secs_f64();
+    if done.len() < total {
+        (watch.staging)(None);
+        if done.len() == reused {
+            return Err(interrupted_early(previous.as_ref()));
+        }
+        manifest.complete = false;
+        manifest.runs_done = Some(done.len());
+        let dir = staging
+            .finish(&loaded.config, &manifest)
+            .context("writing the sensitivity folder")?;
+        return Err(interrupted(done.len(), total, &dir));
+    }
 
-    // ranked[output] = [(parameter, effect)], most influential first.
-    let ranked: Vec<Vec<(usize, Effect)>> = (0..outputs.len())
-        .map(|o| {
-            let yo: Vec<f64> = y.iter().map(|row| row[o]).collect();
-            let mut effects: Vec<(usize, Effect)> = elementary_effects(&design, &yo, k)
-                .iter()
-                .map(|ee| summarise_effects(ee))
-                .enumerate()
-                .collect();
-            effects.sort_by(|a, b| b.1.mu_star.total_cmp(&a.1.mu_star).then(a.0.cmp(&b.0)));
-            effects
-        })
-        .collect();
-    let format = opts.format;
+    let y = means(&done, design.len(), reps, &outputs);
+    let ranked = rank(&design, &outputs, &y, k);
     write_effects(
         &staging.path().join(format.file("sensitivity")),
         opts,
@@ -303,21 +420,69 @@ pub fn sensitivity(
         &outputs,
         &y,
     )?;
+    let dir = staging.finish(&loaded.config, &manifest);
+    (watch.staging)(None);
+    let dir = dir.context("writing the sensitivity folder")?;
+    Ok(SensitivityOutcome {
+        dir,
+        table: terminal_table(opts, &outputs, &ranked, total)?,
+        runs: total,
+        reused,
+        wall_time_s: manifest.wall_time_s,
+    })
+}
 
-    let mut manifest = Manifest::experiment("sensitivity", &loaded, spec.seed, spec.scale);
-    manifest.format = (format == Format::Parquet).then(|| "parquet".into());
-    manifest.runs = Some(total);
-    manifest.threads = pools.across;
-    manifest.threads_per_run = Some(pools.within);
-    manifest.wall_time_s = started.elapsed().as_secs_f64();
-    let dir = staging
-        .finish(&loaded.config, &manifest)
-        .context("writing the sensitivity folder")?;
+/// y[point][output]: the mean over replicates, summed in replicate order.
+fn means(
+    done: &BTreeMap<usize, Vec<f64>>,
+    points: usize,
+    reps: usize,
+    outputs: &[Output],
+) -> Vec<Vec<f64>> {
+    let mut y = vec![vec![0.0; outputs.len()]; points];
+    for (&i, values) in done {
+        for (acc, v) in y[i / reps].iter_mut().zip(values) {
+            *acc += v / reps as f64;
+        }
+    }
+    y
+}
 
+/// ranked[output] = [(parameter, effect)], most influential first.
+fn rank(
+    design: &[Vec<f64>],
+    outputs: &[Output],
+    y: &[Vec<f64>],
+    k: usize,
+) -> Vec<Vec<(usize, Effect)>> {
+    (0..outputs.len())
+        .map(|o| {
+            let yo: Vec<f64> = y.iter().map(|row| row[o]).collect();
+            let mut effects: Vec<(usize, Effect)> = elementary_effects(design, &yo, k)
+                .iter()
+                .map(|ee| summarise_effects(ee))
+                .enumerate()
+                .collect();
+            effects.sort_by(|a, b| b.1.mu_star.total_cmp(&a.1.mu_star).then(a.0.cmp(&b.0)));
+            effects
+        })
+        .collect()
+}
+
+/// The ranking as the terminal shows it.
+fn terminal_table(
+    opts: &SensitivityOptions,
+    outputs: &[Output],
+    ranked: &[Vec<(usize, Effect)>],
+    total: usize,
+) -> anyhow::Result<String> {
+    let params = &opts.params;
     let mut table = String::new();
     writeln!(
         table,
-        "Morris elementary effects: {k} parameters, r = {r} trajectories, p = {} levels, {total} runs.",
+        "Morris elementary effects: {} parameters, r = {} trajectories, p = {} levels, {total} runs.",
+        params.len(),
+        opts.trajectories,
         opts.levels
     )?;
     writeln!(
@@ -325,7 +490,7 @@ pub fn sensitivity(
         "mu* and sigma are in output units per full range (hi - lo) of the parameter."
     )?;
     let width = params.iter().map(|p| p.key.len()).max().unwrap_or(9).max(9);
-    for (o, effects) in outputs.iter().zip(&ranked) {
+    for (o, effects) in outputs.iter().zip(ranked) {
         writeln!(table, "\n{}", o.name)?;
         writeln!(
             table,
@@ -344,11 +509,92 @@ pub fn sensitivity(
             )?;
         }
     }
-    Ok(SensitivityOutcome {
-        dir,
-        table,
-        wall_time_s: manifest.wall_time_s,
-    })
+    Ok(table)
+}
+
+/// `plan`: every run of the design, with its point, trajectory, seed and each parameter's
+/// value as given to `--set`. A resume is refused unless it is the same.
+fn plan_bytes(
+    opts: &SensitivityOptions,
+    design: &[Vec<f64>],
+    reps: usize,
+    seed_of: &dyn Fn(usize) -> u64,
+    format: Format,
+) -> anyhow::Result<Vec<u8>> {
+    let mut columns = vec![
+        Column::new("run_id", Kind::Int),
+        Column::new("point", Kind::Int),
+        Column::new("trajectory", Kind::Int),
+        Column::new("seed", Kind::Int),
+    ];
+    columns.extend(opts.params.iter().map(|p| Column::new(&p.key, Kind::Text)));
+    let schema = Schema::new(columns);
+    let mut batch = Batch::new(&schema);
+    let k = opts.params.len();
+    for run in 0..design.len() * reps {
+        let point = run / reps;
+        batch
+            .int(run as i64)
+            .int(point as i64)
+            .int((point / (k + 1)) as i64)
+            .int(seed_of(run) as i64);
+        for (p, &u) in opts.params.iter().zip(&design[point]) {
+            batch.text(&format!("{}{}{}", p.before, p.at(u), p.after));
+        }
+    }
+    let mut bytes = Vec::new();
+    let mut w = table::writer(&mut bytes, format, &schema)?;
+    w.write(&batch)?;
+    w.finish()?;
+    Ok(bytes)
+}
+
+/// The columns of `runs`: the run id and each output of that run.
+fn runs_schema(outputs: &[Output]) -> Arc<Schema> {
+    let mut columns = vec![Column::new("run_id", Kind::Int)];
+    columns.extend(outputs.iter().map(|o| Column::new(&o.name, Kind::Float)));
+    Schema::new(columns)
+}
+
+/// The finished runs of an interrupted analysis, by run id (refused unless its columns are
+/// `schema`'s).
+fn read_runs(
+    path: &Path,
+    format: Format,
+    schema: &Arc<Schema>,
+) -> anyhow::Result<BTreeMap<usize, Vec<f64>>> {
+    let other = || {
+        UsageError::msg(format!(
+            "cannot resume: {} has other columns than this analysis writes (other --output?)",
+            path.display()
+        ))
+    };
+    let rows: Vec<Vec<f64>> = if format == Format::Parquet {
+        table::read_batch(path, schema).map_err(|_| other())?;
+        table::read_numbers(path)?
+    } else {
+        let mut r = csv::Reader::from_path(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let names = schema.columns.iter().map(|c| c.name.as_str());
+        if r.headers()?.iter().ne(names) {
+            return Err(other());
+        }
+        r.records()
+            .map(|rec| -> anyhow::Result<Vec<f64>> {
+                let rec = rec.with_context(|| format!("cannot read {}", path.display()))?;
+                rec.iter()
+                    .map(|f| {
+                        f.parse::<f64>()
+                            .with_context(|| format!("{}: not a number: {f}", path.display()))
+                    })
+                    .collect()
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| (row[0] as usize, row[1..].to_vec()))
+        .collect())
 }
 
 /// `sensitivity.csv`: one row per output and parameter, ranked by mu* within each output.

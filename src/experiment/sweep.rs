@@ -21,14 +21,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::batch::{
-    Pools, SummarySink, assignment, default_out, derive_seed, run_batch_one, summary_fields,
-    summary_metrics,
+    Pools, SummarySink, default_out, derive_seed, run_batch_one, summary_fields, summary_metrics,
 };
 use super::options::RunOptions;
 use super::resume::{self, interrupted, interrupted_early};
 use super::session::Watch;
 use super::{Outcome, RunSpec};
-use crate::config::UsageError;
+use crate::config::{UsageError, lever};
 use crate::output::table::{self, Batch, Column, Format, Kind, Schema, words};
 use crate::output::{FolderKind, Manifest, Staging};
 use std::sync::Arc;
@@ -85,7 +84,8 @@ pub struct Param {
 }
 
 /// Parse `KEY=v1,v2,...` (commas inside brackets or quotes do not split) or
-/// `KEY=lo:hi:steps`.
+/// `KEY=lo:hi:steps`, where the range may also be one value or year of a lever
+/// (`0:40000:5@2035`: ramps reaching 0, 10000, ... in 2035; see `config::lever`).
 pub fn parse_param(s: &str) -> Result<Param, String> {
     let (key, spec) = s
         .split_once('=')
@@ -94,8 +94,14 @@ pub fn parse_param(s: &str) -> Result<Param, String> {
     if key.is_empty() {
         return Err(format!("`{s}`: the key is empty"));
     }
-    let values = match range_spec(spec)? {
-        Some(values) => values,
+    let values = match lever::split_range(spec)? {
+        Some((before, range, after)) => range_spec(range)?
+            .ok_or_else(|| {
+                format!("`{range}`: a range is lo:hi:steps with numbers lo and hi, e.g. 0:40000:5")
+            })?
+            .into_iter()
+            .map(|v| format!("{before}{v}{after}"))
+            .collect(),
         None => split_list(spec)
             .into_iter()
             .map(|v| {
@@ -249,7 +255,7 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
         plan.params
             .iter()
             .zip(plan.values(run_id))
-            .map(|(p, v)| assignment(&loaded.config, &p.key, v))
+            .map(|(p, v)| format!("{}={v}", p.key))
             .collect()
     };
     let (shard_i, shard_n) = opts.shard.unwrap_or((0, 1));

@@ -13,6 +13,7 @@ use super::charts::{Figure, Panel, SERIES_COLORS, Xy, XyPoint, XySeries};
 use super::data::Point;
 use super::svg::thousands;
 use super::{esc, figure_html, head};
+use crate::config::lever;
 use crate::experiment::batch::DesignRng;
 use crate::experiment::sensitivity::significant;
 use crate::experiment::stats::{quantile, summarise};
@@ -201,9 +202,19 @@ fn sweep(dir: &Path) -> anyhow::Result<(String, String, Vec<Figure>, String)> {
         }
         spread.push(per_param);
     }
+    // Each parameter's axis: its values, or for levers (`10000@2035`) the number that varies.
+    let axes: Vec<BTreeMap<String, f64>> = (0..params.len())
+        .map(|k| {
+            let values: Vec<&str> = spread[0][k].keys().map(String::as_str).collect();
+            let xs = lever::varying_numbers(&values)
+                .unwrap_or_else(|| values.iter().map(|v| num(v)).collect());
+            values.iter().map(|v| v.to_string()).zip(xs).collect()
+        })
+        .collect();
+    let x_of = |k: usize, v: &str| axes[k].get(v).copied().unwrap_or(f64::NAN);
     let sorted_values = |k: usize| -> Vec<String> {
         let mut v: Vec<String> = spread[0][k].keys().cloned().collect();
-        v.sort_by(|a, b| num(a).total_cmp(&num(b)));
+        v.sort_by(|a, b| x_of(k, a).total_cmp(&x_of(k, b)));
         v
     };
     for (k, p) in params.iter().enumerate() {
@@ -246,7 +257,7 @@ fn sweep(dir: &Path) -> anyhow::Result<(String, String, Vec<Figure>, String)> {
                     .iter()
                     .filter_map(|v| {
                         Some(XyPoint {
-                            x: num(v),
+                            x: x_of(k, v),
                             y: *spread[o][k].get(v)?,
                             x_range: None,
                             name: String::new(),
