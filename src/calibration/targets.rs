@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn a_cohort_target_reads_the_age_structure() {
-        let mut record = |year: i32, counts: &[(usize, i64)]| {
+        let record = |year: i32, counts: &[(usize, i64)]| {
             let mut age_structure = vec![[0i64; 2]; 18];
             for &(band, n) in counts {
                 age_structure[band] = [n, n];
