@@ -251,6 +251,8 @@ fn ensembles_get_fan_charts_and_comparisons_one_line_per_folder() {
         html.contains(" ± "),
         "targets of an ensemble show mean ± sd"
     );
+    // The ensemble page as a browser shows it: every chart, no console error, not blank.
+    check_in_chromium(&ens.join("report.html"), RUN_CHARTS.len(), dir.path());
 
     let page = dir.path().join("comparison.html");
     shrinkcity()
