@@ -115,6 +115,45 @@ fn same_table(csv_dir: &Path, parquet_dir: &Path, stem: &str) -> usize {
     rows.len()
 }
 
+/// Every table file under `dir` (all but `manifest.json`, `config.toml` and a checkpoint),
+/// relative to it.
+fn tables_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_str().unwrap();
+            if !matches!(name, "manifest.json" | "config.toml" | "checkpoint.bin") {
+                let rel = path.strip_prefix(dir).unwrap();
+                found.push(rel.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The two folders hold the same tables, each in its own format: `.csv` in `csv`,
+/// `.parquet` in `pq`, and nothing else.
+fn every_table_follows_the_format(csv: &Path, pq: &Path) {
+    let (c, p) = (tables_under(csv), tables_under(pq));
+    assert!(!c.is_empty());
+    assert!(c.iter().all(|f| f.ends_with(".csv")), "{c:?}");
+    assert!(p.iter().all(|f| f.ends_with(".parquet")), "{p:?}");
+    let stems = |files: &[String], ext: &str| -> Vec<String> {
+        files
+            .iter()
+            .map(|f| f.strip_suffix(ext).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(stems(&c, ".csv"), stems(&p, ".parquet"));
+}
+
 fn both(dir: &Path, name: &str, args: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
     let out = |f: &str| dir.join(format!("{name}_{f}"));
     for f in ["csv", "parquet"] {
@@ -153,7 +192,7 @@ fn parquet_tables_of_a_run_hold_what_its_csv_tables_hold() {
     }
     let manifest = std::fs::read_to_string(pq.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"format\": \"parquet\""), "{manifest}");
-    assert!(!pq.join("summary.csv").exists());
+    every_table_follows_the_format(&csv, &pq);
 }
 
 #[test]
@@ -171,6 +210,19 @@ fn parquet_tables_of_experiments_hold_what_their_csv_tables_hold() {
     );
     same_table(&csv, &pq, "ensemble");
     same_table(&csv.join("runs/1"), &pq.join("runs/1"), "summary");
+    // Each run's age structure and emigrants by driver too (regression: they were CSV).
+    assert_eq!(
+        same_table(&csv.join("runs/0"), &pq.join("runs/0"), "age_structure"),
+        4 * 18 * 2
+    );
+    assert!(
+        same_table(
+            &csv.join("runs/1"),
+            &pq.join("runs/1"),
+            "emigration_drivers"
+        ) > 0
+    );
+    every_table_follows_the_format(&csv, &pq);
     same_table(
         &csv.join("runs/1"),
         &pq.join("runs/1"),
@@ -188,6 +240,7 @@ fn parquet_tables_of_experiments_hold_what_their_csv_tables_hold() {
     );
     same_table(&csv, &pq, "plan");
     assert_eq!(same_table(&csv, &pq, "results"), 4 * 4 * 47);
+    every_table_follows_the_format(&csv, &pq);
     let (csv, pq) = both(
         dir.path(),
         "sens",
@@ -206,6 +259,76 @@ fn parquet_tables_of_experiments_hold_what_their_csv_tables_hold() {
     same_table(&csv, &pq, "design");
     same_table(&csv, &pq, "plan");
     same_table(&csv, &pq, "runs");
+    every_table_follows_the_format(&csv, &pq);
+}
+
+#[test]
+fn parquet_shards_of_a_sweep_merge_into_the_unsharded_sweeps_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = |out: &Path, format: &str, extra: &[&str]| {
+        shrinkcity()
+            .args(["sweep", "--quiet", "--scale", "0.005", "--end-year", "2017"])
+            .args(["--param", "migration.climate_weight=0.5:1:3", "--runs", "2"])
+            .args(["--threads", "1", "--format", format])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let whole = dir.path().join("whole");
+    sweep(&whole, "parquet", &[]);
+    let shards: Vec<_> = (0..3).map(|i| dir.path().join(format!("s{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        sweep(s, "parquet", &["--shard", &format!("{i}/3")]);
+    }
+    let merged = dir.path().join("merged");
+    shrinkcity()
+        .arg("merge")
+        .args([&shards[1], &shards[2], &shards[0]])
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    for f in ["plan.parquet", "results.parquet", "config.toml"] {
+        assert!(
+            std::fs::read(whole.join(f)).unwrap() == std::fs::read(merged.join(f)).unwrap(),
+            "{f} differs from the unsharded sweep's"
+        );
+    }
+    assert_eq!(
+        parquet_rows(&merged.join("results.parquet")).1.len(),
+        6 * 3 * 47
+    );
+    assert_eq!(tables_under(&merged), ["plan.parquet", "results.parquet"]);
+    let manifest = std::fs::read_to_string(merged.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"format\": \"parquet\""), "{manifest}");
+
+    // A missing shard is named, a shard given twice too, and nothing is written.
+    let refused = |dirs: &[&Path], message: &str| {
+        let out = dir.path().join("refused");
+        shrinkcity()
+            .arg("merge")
+            .args(dirs)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(message));
+        assert!(!out.exists());
+    };
+    refused(&[&shards[0], &shards[2]], "run 1 is in none of the folders");
+    refused(
+        &[&shards[0], &shards[1], &shards[2], &shards[1]],
+        "is in more than one folder",
+    );
+    // Shards of one sweep in two formats.
+    let csv_shard = dir.path().join("csv1");
+    sweep(&csv_shard, "csv", &["--shard", "1/3"]);
+    refused(
+        &[&shards[0], &csv_shard, &shards[2]],
+        "merge shards written with one --format",
+    );
 }
 
 #[test]

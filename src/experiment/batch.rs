@@ -15,9 +15,7 @@ use super::options::Meter;
 use super::{Outcome, Run, RunControl, RunSpec, run_years};
 use crate::config::{self, Config};
 use crate::engine::rng::mix;
-use crate::model::migration::EMIGRANT_AGE_BANDS;
-use crate::output::record::{age_band_label, band_fields, sex_label};
-use crate::output::table::{self, Batch, Format};
+use crate::output::table::{Batch, Format};
 use crate::output::{Sink, Snapshots, SummaryRow, YearRecord, snapshot, tables};
 
 /// SplitMix64's increment (the golden ratio in 64 bits).
@@ -170,12 +168,12 @@ pub fn run_batch_one(
 }
 
 /// A light sink: keeps the summary rows, and if asked the age structure and the emigrants
-/// by driver (as the text of a run folder's `age_structure.csv` and
-/// `emigration_drivers.csv`), and writes agent snapshots if asked.
+/// by driver (the rows of a run folder's `age_structure` and `emigration_drivers`), and
+/// writes agent snapshots if asked.
 pub struct SummarySink {
     pub rows: Vec<SummaryRow>,
-    /// `(age_structure.csv, emigration_drivers.csv)`, header first, when kept.
-    pub structure: Option<(String, String)>,
+    /// The rows of `age_structure` and `emigration_drivers`, when kept.
+    pub structure: Option<[Batch; 2]>,
     snapshots: Option<(PathBuf, Snapshots, i32, Format)>,
 }
 
@@ -190,23 +188,22 @@ impl SummarySink {
 
     /// Also keep the age structure and the emigrants by driver, as a run folder writes them.
     pub fn keeping_structure(mut self) -> Self {
-        self.structure = Some((
-            "year,age_band,age_from,age_to,sex,count\n".into(),
-            "year,driver,age_band,age_from,age_to,emigrants\n".into(),
-        ));
+        self.structure = Some([
+            Batch::new(tables::ages_schema()),
+            Batch::new(tables::drivers_schema()),
+        ]);
         self
     }
 
-    /// Write the kept age structure and drivers into `dir` (nothing if not kept).
-    pub fn write_structure(&self, dir: &Path) -> anyhow::Result<()> {
-        if let Some((ages, drivers)) = &self.structure {
-            for (name, text) in [
-                ("age_structure.csv", ages),
-                ("emigration_drivers.csv", drivers),
+    /// Write the kept age structure and drivers into `dir` in `format`, as a run folder
+    /// writes them (nothing if not kept).
+    pub fn write_structure(&self, dir: &Path, format: Format) -> anyhow::Result<()> {
+        if let Some([ages, drivers]) = &self.structure {
+            for (stem, schema, batch) in [
+                ("age_structure", tables::ages_schema(), ages),
+                ("emigration_drivers", tables::drivers_schema(), drivers),
             ] {
-                let path = dir.join(name);
-                fs::write(&path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                tables::write_table(&dir.join(format.file(stem)), format, schema, batch)?;
             }
         }
         Ok(())
@@ -233,21 +230,9 @@ impl Sink for SummarySink {
     fn year(&mut self, record: &YearRecord, world: &mut World) -> anyhow::Result<()> {
         let year = record.summary.year;
         self.rows.push(record.summary.clone());
-        if let Some((ages, drivers)) = &mut self.structure {
-            use std::fmt::Write as _;
-            for (band, counts) in record.age_structure.iter().enumerate() {
-                let label = age_band_label(band);
-                let bounds = band_fields(&label);
-                for (sex, n) in counts.iter().enumerate() {
-                    writeln!(ages, "{year},{label},{bounds},{},{n}", sex_label(sex))?;
-                }
-            }
-            let bounds = EMIGRANT_AGE_BANDS.map(band_fields);
-            for (driver, bands) in record.emigrants_by_driver.iter() {
-                for ((band, b), n) in EMIGRANT_AGE_BANDS.iter().zip(&bounds).zip(bands) {
-                    writeln!(drivers, "{year},{},{band},{b},{n}", driver.name())?;
-                }
-            }
+        if let Some([ages, drivers]) = &mut self.structure {
+            tables::age_rows(ages, record);
+            tables::driver_rows(drivers, record);
         }
         if let Some((dir, which, start, format)) = &self.snapshots
             && which.includes(year, *start)
@@ -262,15 +247,12 @@ impl Sink for SummarySink {
 
 /// Write rows as `dir/summary.csv` (or `.parquet`), byte for byte what `shrinkcity run` writes.
 pub fn write_summary(dir: &Path, rows: &[SummaryRow], format: Format) -> anyhow::Result<()> {
-    let path = dir.join(format.file("summary"));
     let mut batch = Batch::new(tables::summary_schema());
     for r in rows {
         tables::summary_row(&mut batch, r);
     }
-    let mut w = table::create(&path, format, tables::summary_schema())?;
-    w.write(&batch)
-        .and_then(|()| w.finish())
-        .with_context(|| format!("cannot write {}", path.display()))
+    let path = dir.join(format.file("summary"));
+    tables::write_table(&path, format, tables::summary_schema(), &batch)
 }
 
 /// The numeric columns of `summary.csv` (every column but `year`), in file order.

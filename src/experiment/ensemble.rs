@@ -1,8 +1,8 @@
 //! `shrinkcity ensemble`: N replicates of one config, with seeds derived from the base seed,
 //! run in parallel. Writes each run's `runs/<i>/summary.csv` as it finishes and, at the
 //! end, `ensemble.csv`: mean, sd and quantiles across runs for every year and metric.
-//! Each run also keeps its `age_structure.csv` and `emigration_drivers.csv` (as a run folder
-//! writes them), so the report draws their means; never a run's agents (unless asked).
+//! Each run also keeps its `age_structure` and `emigration_drivers` (as a run folder writes
+//! them, in `--format`), so the report draws their means; never a run's agents (unless asked).
 //!
 //! Stopped (the watch's stop flag, set on Ctrl-C), it hands out no new run, drops the runs in
 //! progress at their next year, and moves the finished runs' folders to `out` with
@@ -140,7 +140,7 @@ pub fn ensemble(opts: &EnsembleOptions, watch: &mut Watch) -> anyhow::Result<Ens
                 return Ok(None);
             }
             write_summary(&dir, &sink.rows, opts.format)?;
-            sink.write_structure(&dir)?;
+            sink.write_structure(&dir, opts.format)?;
             Ok(Some(sink.rows))
         },
         |k, rows| {

@@ -297,7 +297,8 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
         });
     }
     let metrics = summary_metrics();
-    let schema = results_schema(&plan, &metrics);
+    let keys: Vec<&str> = plan.params.iter().map(|p| p.key.as_str()).collect();
+    let schema = results_schema(&keys, &metrics);
     // The finished runs' rows of an interrupted sweep, by run id, as written.
     let mut old: BTreeMap<usize, Batch> = match &previous {
         Some(p) => read_results(&p.dir.join(format.file("results")), format, &schema)?,
@@ -411,12 +412,12 @@ pub fn sweep(opts: &SweepOptions, watch: &mut Watch) -> anyhow::Result<SweepOutc
 
 /// The columns of `results`: run id, seed, the swept values (as given), year, metric and its
 /// value.
-fn results_schema(plan: &Plan, metrics: &[String]) -> Arc<Schema> {
+fn results_schema<S: AsRef<str>>(keys: &[S], metrics: &[String]) -> Arc<Schema> {
     let mut columns = vec![
         Column::new("run_id", Kind::Int),
         Column::new("seed", Kind::Int),
     ];
-    columns.extend(plan.params.iter().map(|p| Column::new(&p.key, Kind::Text)));
+    columns.extend(keys.iter().map(|k| Column::new(k.as_ref(), Kind::Text)));
     columns.push(Column::new("year", Kind::Int));
     columns.push(Column::new("metric", words(metrics)));
     columns.push(Column::new("value", Kind::Number));
@@ -449,13 +450,7 @@ fn read_results(
     };
     if format == Format::Parquet {
         let all = table::read_batch(path, schema).map_err(|_| other())?;
-        for r in 0..all.len() {
-            let id = all.int_at(0, r) as usize;
-            out.entry(id)
-                .or_insert_with(|| Batch::new(schema))
-                .push_row(&all, r);
-        }
-        return Ok(out);
+        return Ok(by_run(&all, schema));
     }
     let mut r =
         csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -490,6 +485,18 @@ fn read_results(
     Ok(out)
 }
 
+/// The rows of a batch of `results`, grouped by run id (in the order they come).
+fn by_run(all: &Batch, schema: &Arc<Schema>) -> BTreeMap<usize, Batch> {
+    let mut out: BTreeMap<usize, Batch> = BTreeMap::new();
+    for r in 0..all.len() {
+        let id = all.int_at(0, r) as usize;
+        out.entry(id)
+            .or_insert_with(|| Batch::new(schema))
+            .push_row(all, r);
+    }
+    out
+}
+
 /// `plan`: every run of the sweep (whatever the shard), with its seed and values.
 fn plan_bytes(plan: &Plan, format: Format) -> anyhow::Result<Vec<u8>> {
     let mut columns = vec![
@@ -512,7 +519,8 @@ fn plan_bytes(plan: &Plan, format: Format) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Join the shard folders of one sweep into `opts.out`, byte-identical to the unsharded sweep.
+/// Join the shard folders of one sweep into `opts.out`, byte-identical to the unsharded sweep,
+/// in the format the shards were written in (all in one).
 pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
     let read = |dir: &Path, file: &str| -> anyhow::Result<Vec<u8>> {
         fs::read(dir.join(file)).map_err(|e| {
@@ -523,19 +531,32 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
         })
     };
     let first = &opts.dirs[0];
-    if first.join("plan.parquet").is_file() {
-        return Err(UsageError::msg(format!(
-            "{}: merge joins CSV shards (sweep --format csv); Parquet shards need no merge: read them together, e.g. DuckDB's read_parquet('shard*/results.parquet') ORDER BY run_id",
-            first.display()
-        )));
-    }
-    let plan = read(first, "plan.csv")?;
+    let format_of = |dir: &Path| {
+        if dir.join("plan.parquet").is_file() {
+            Format::Parquet
+        } else {
+            Format::Csv
+        }
+    };
+    let format = format_of(first);
+    let plan_name = format.file("plan");
+    let results_name = format.file("results");
+    let plan = read(first, &plan_name)?;
     let config = read(first, "config.toml")?;
     let mut manifests = Vec::new();
     for dir in &opts.dirs {
-        if read(dir, "plan.csv")? != plan || read(dir, "config.toml")? != config {
+        if format_of(dir) != format {
             return Err(UsageError::msg(format!(
-                "{} and {} are not shards of the same sweep (plan.csv or config.toml differ)",
+                "{} holds {} tables and {} {}: merge shards written with one --format",
+                first.display(),
+                format.extension(),
+                dir.display(),
+                format_of(dir).extension()
+            )));
+        }
+        if read(dir, &plan_name)? != plan || read(dir, "config.toml")? != config {
+            return Err(UsageError::msg(format!(
+                "{} and {} are not shards of the same sweep ({plan_name} or config.toml differ)",
                 first.display(),
                 dir.display()
             )));
@@ -551,13 +572,42 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
         }
         manifests.push(m);
     }
-    let total = csv::Reader::from_reader(&plan[..]).byte_records().count();
 
     let staging = Staging::create(&opts.out, opts.force, FolderKind::Experiment)?;
-    fs::write(staging.path().join("plan.csv"), &plan)?;
+    fs::write(staging.path().join(&plan_name), &plan)?;
     fs::write(staging.path().join("config.toml"), &config)?;
+    let results = staging.path().join(&results_name);
+    let total = match format {
+        Format::Csv => {
+            let total = csv::Reader::from_reader(&plan[..]).byte_records().count();
+            merge_csv(&opts.dirs, &results, total)?;
+            total
+        }
+        Format::Parquet => merge_parquet(&opts.dirs, &results)?,
+    };
+
+    let mut manifest = manifests[0].clone();
+    manifest.runs = Some(total);
+    manifest.shard = None;
+    manifest.merged_from = Some(opts.dirs.iter().map(|d| d.display().to_string()).collect());
+    manifest.command_line = std::env::args().collect();
+    manifest.wall_time_s = manifests.iter().map(|m| m.wall_time_s).sum();
+    let dir = staging.finish_with_config_text(&manifest)?;
+    Ok(SweepOutcome {
+        dir,
+        runs: total,
+        plan_runs: total,
+        reused: 0,
+        wall_time_s: manifest.wall_time_s,
+    })
+}
+
+/// Merge the shards' `results.csv` into `to`: a k-way merge of their lines by run id, each
+/// line copied as it is.
+fn merge_csv(dirs: &[PathBuf], to: &Path, total: usize) -> anyhow::Result<()> {
+    let first = &dirs[0];
     let mut readers = Vec::new();
-    for dir in &opts.dirs {
+    for dir in dirs {
         let path = dir.join("results.csv");
         let r = csv::Reader::from_path(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -573,7 +623,7 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
             )));
         }
     }
-    let mut out = csv::Writer::from_path(staging.path().join("results.csv"))?;
+    let mut out = csv::Writer::from_path(to)?;
     out.write_byte_record(&header)?;
 
     // K-way merge by run id: each shard's rows are in run-id order.
@@ -622,22 +672,54 @@ pub fn merge(opts: &MergeOptions) -> anyhow::Result<SweepOutcome> {
         return Err(missing(expected, total, total));
     }
     out.flush()?;
-    drop(out);
+    Ok(())
+}
 
-    let mut manifest = manifests[0].clone();
-    manifest.runs = Some(total);
-    manifest.shard = None;
-    manifest.merged_from = Some(opts.dirs.iter().map(|d| d.display().to_string()).collect());
-    manifest.command_line = std::env::args().collect();
-    manifest.wall_time_s = manifests.iter().map(|m| m.wall_time_s).sum();
-    let dir = staging.finish_with_config_text(&manifest)?;
-    Ok(SweepOutcome {
-        dir,
-        runs: total,
-        plan_runs: total,
-        reused: 0,
-        wall_time_s: manifest.wall_time_s,
-    })
+/// Merge the shards' `results.parquet` into `to`, a run's rows at a time in run-id order, as
+/// the unsharded sweep writes them; the number of runs in the plan.
+fn merge_parquet(dirs: &[PathBuf], to: &Path) -> anyhow::Result<usize> {
+    // The results' columns follow from the plan's (run id, seed, the swept keys).
+    let plan = dirs[0].join("plan.parquet");
+    let batches = table::read_parquet(&plan)?;
+    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let keys: Vec<String> = match batches.first() {
+        Some(b) => b.schema().fields()[2..]
+            .iter()
+            .map(|f| f.name().clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    let schema = results_schema(&keys, &summary_metrics());
+    let mut runs: BTreeMap<usize, Batch> = BTreeMap::new();
+    for dir in dirs {
+        let path = dir.join("results.parquet");
+        let all = table::read_batch(&path, &schema).map_err(|e| {
+            UsageError::msg(format!(
+                "{}: not the results of this sweep's plan ({e:#})",
+                path.display()
+            ))
+        })?;
+        for (id, rows) in by_run(&all, &schema) {
+            if runs.insert(id, rows).is_some() {
+                return Err(UsageError::msg(format!(
+                    "run {id} is in more than one folder ({} is one): merge each shard once",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    if let Some((expected, &id)) = runs.keys().enumerate().find(|&(i, &id)| i != id) {
+        return Err(missing(expected, id.min(total), total));
+    }
+    if runs.len() != total {
+        return Err(missing(runs.len(), total, total));
+    }
+    let mut out = table::create(to, Format::Parquet, &schema)?;
+    for rows in runs.values() {
+        out.write(rows)?;
+    }
+    out.finish()?;
+    Ok(total)
 }
 
 fn missing(from: usize, to: usize, total: usize) -> anyhow::Error {

@@ -516,15 +516,6 @@ pub fn band_bounds(label: &str) -> (u32, Option<u32>) {
     }
 }
 
-/// `age_from,age_to` of a band label, for the tables: the upper bound is an empty field for
-/// an open band (`85+`, `65+`), which pandas and R read as NaN/NA in a numeric column.
-pub fn band_fields(label: &str) -> String {
-    match band_bounds(label) {
-        (from, Some(to)) => format!("{from},{to}"),
-        (from, None) => format!("{from},"),
-    }
-}
-
 pub fn sex_label(sex: usize) -> &'static str {
     if sex == Sex::Male as usize {
         "male"
@@ -585,8 +576,8 @@ mod tests {
             assert_eq!(from as usize, band * 5);
             assert_eq!(to, (band < 17).then_some(band as u32 * 5 + 4));
         }
-        assert_eq!(band_fields("85+"), "85,");
-        assert_eq!(band_fields("18-29"), "18,29");
+        assert_eq!(band_bounds("85+"), (85, None));
+        assert_eq!(band_bounds("18-29"), (18, Some(29)));
         let bands: Vec<_> = EMIGRANT_AGE_BANDS.iter().map(|b| band_bounds(b)).collect();
         assert_eq!(
             bands,

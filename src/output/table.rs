@@ -98,6 +98,10 @@ pub struct Column {
     /// Integers that are mostly distinct (ids, incomes): Parquet stores them delta-encoded
     /// instead of trying a dictionary that would not pay (it only costs time).
     pub distinct: bool,
+    /// Values that zstd cannot shrink once encoded (scattered ids, three-decimal shares,
+    /// home values: at most 4% smaller in agent snapshots): Parquet stores them uncompressed,
+    /// which saves zstd's time for a few percent of their size.
+    pub dense: bool,
 }
 
 impl Column {
@@ -107,6 +111,15 @@ impl Column {
             kind,
             nullable: false,
             distinct: false,
+            dense: false,
+        }
+    }
+
+    /// Stored uncompressed (`dense`).
+    pub fn dense(self) -> Column {
+        Column {
+            dense: true,
+            ..self
         }
     }
 
@@ -149,7 +162,8 @@ impl Schema {
         names.join(",") + "\n"
     }
 
-    fn arrow(&self) -> SchemaRef {
+    /// The Arrow schema the Parquet file holds.
+    pub(crate) fn arrow(&self) -> SchemaRef {
         let fields: Vec<Field> = self
             .columns
             .iter()
@@ -317,7 +331,7 @@ impl Batch {
 
     /// A share in [0, 1], kept to three decimals.
     pub fn milli(&mut self, x: f32) -> &mut Self {
-        let k = (f64::from(x.clamp(0.0, 1.0)) * 1000.0).round() as u16;
+        let k = thousandths(x);
         match self.cell(true) {
             Cells::Milli(c) => c.push(k),
             _ => panic!("not a milli column"),
@@ -444,6 +458,11 @@ impl Batch {
     }
 }
 
+/// A share in [0, 1] as the thousandths a `Milli` cell keeps.
+pub(crate) fn thousandths(x: f32) -> u16 {
+    (f64::from(x.clamp(0.0, 1.0)) * 1000.0).round() as u16
+}
+
 fn arrow_buffer_nulls(valid: Vec<bool>) -> arrow_buffer::NullBuffer {
     valid.into()
 }
@@ -528,7 +547,7 @@ fn csv_text(text: &mut Vec<u8>, s: &str) {
 }
 
 /// Thousandths as a number with three decimals ("0.042", "1.000").
-fn csv_milli(text: &mut Vec<u8>, k: u16) {
+pub(crate) fn csv_milli(text: &mut Vec<u8>, k: u16) {
     text.extend_from_slice(if k >= 1000 { b"1." } else { b"0." });
     let k = k % 1000;
     text.extend_from_slice(&[
@@ -603,16 +622,6 @@ impl<W: Write + Send> TableWriter for Csv<W> {
     }
 }
 
-/// The names of the columns of mostly distinct integers.
-fn distinct_columns(schema: &Schema) -> Vec<&str> {
-    schema
-        .columns
-        .iter()
-        .filter(|c| c.distinct)
-        .map(|c| c.name.as_str())
-        .collect()
-}
-
 /// Rows a Parquet row group holds at most: a year of a full-scale city's agents is some
 /// eight row groups, each written out as it fills.
 pub const ROW_GROUP_ROWS: usize = 1 << 17;
@@ -626,20 +635,33 @@ pub struct Parquet<W: Write + Send> {
 
 impl<W: Write + Send> Parquet<W> {
     pub fn new(out: W, schema: &Schema) -> anyhow::Result<Self> {
-        Self::with_arrow_schema(out, schema.arrow(), &distinct_columns(schema))
+        Self::with_arrow_schema(out, schema.arrow(), schema)
     }
 
-    fn with_arrow_schema(out: W, schema: SchemaRef, distinct: &[&str]) -> anyhow::Result<Self> {
-        // zstd's fastest level and statistics per column chunk only (not per page): agent
-        // snapshots are encoded on one thread while the run goes on (docs/PERFORMANCE.md).
+    /// A writer of `table`'s columns, with `schema` the Arrow schema of the file (as an
+    /// earlier file of the table holds it).
+    fn with_arrow_schema(out: W, schema: SchemaRef, table: &Schema) -> anyhow::Result<Self> {
+        // zstd's fastest level and statistics per column chunk only (not per page), none for
+        // words (comparing strings row by row cost a fifth of a snapshot's encoding, and
+        // min/max of a few words selects nothing): agent snapshots are encoded while the run
+        // goes on (docs/PERFORMANCE.md).
         let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
-        for &name in distinct {
-            props = props
-                .set_column_dictionary_enabled(name.into(), false)
-                .set_column_encoding(name.into(), Encoding::DELTA_BINARY_PACKED);
+        for c in &table.columns {
+            let name = || c.name.as_str().into();
+            if c.distinct {
+                props = props
+                    .set_column_dictionary_enabled(name(), false)
+                    .set_column_encoding(name(), Encoding::DELTA_BINARY_PACKED);
+            }
+            if c.dense {
+                props = props.set_column_compression(name(), Compression::UNCOMPRESSED);
+            }
+            if matches!(c.kind, Kind::Word(_)) {
+                props = props.set_column_statistics_enabled(name(), EnabledStatistics::None);
+            }
         }
         let props = props.build();
         Ok(Parquet {
@@ -649,8 +671,9 @@ impl<W: Write + Send> Parquet<W> {
         })
     }
 
-    /// Append rows read from another file of the same table.
-    fn write_arrow(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+    /// Append an Arrow batch of the file's schema (rows read from another file of the same
+    /// table, or a batch built straight from a table's own columns).
+    pub(crate) fn write_arrow(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
         self.writer.write(batch)?;
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -711,7 +734,7 @@ pub fn copy_parquet_rows(
     let mut w = Parquet::with_arrow_schema(
         std::io::BufWriter::with_capacity(1 << 16, out),
         schema,
-        &distinct_columns(table),
+        table,
     )?;
     let mut left = rows;
     for b in builder.build()? {

@@ -153,13 +153,20 @@ pub fn schemas() -> [&'static Arc<Schema>; 4] {
 
 /// A year's rows of each yearly table, in `STEMS` order, added to `batches`.
 pub fn year_rows(batches: &mut [Batch; 4], r: &YearRecord) {
-    let y = i64::from(r.summary.year);
     summary_row(&mut batches[0], &r.summary);
-    let ages = &mut batches[1];
+    age_rows(&mut batches[1], r);
+    driver_rows(&mut batches[2], r);
+    estate_rows(&mut batches[3], r.summary.year, &r.estates);
+}
+
+/// A year's rows of `age_structure`.
+pub fn age_rows(batch: &mut Batch, r: &YearRecord) {
+    let y = i64::from(r.summary.year);
     for (band, counts) in r.age_structure.iter().enumerate() {
         let (from, to) = band_bounds(&age_band_label(band));
         for (sex, &n) in counts.iter().enumerate() {
-            ages.int(y)
+            batch
+                .int(y)
                 .word(band)
                 .int(from.into())
                 .opt_int(to.map(i64::from))
@@ -167,11 +174,15 @@ pub fn year_rows(batches: &mut [Batch; 4], r: &YearRecord) {
                 .int(n);
         }
     }
-    let drivers = &mut batches[2];
+}
+
+/// A year's rows of `emigration_drivers`.
+pub fn driver_rows(batch: &mut Batch, r: &YearRecord) {
+    let y = i64::from(r.summary.year);
     let bounds = EMIGRANT_AGE_BANDS.map(band_bounds);
     for (d, (_, bands)) in r.emigrants_by_driver.iter().enumerate() {
         for (b, (&(from, to), &n)) in bounds.iter().zip(bands).enumerate() {
-            drivers
+            batch
                 .int(y)
                 .word(d)
                 .word(b)
@@ -180,7 +191,20 @@ pub fn year_rows(batches: &mut [Batch; 4], r: &YearRecord) {
                 .int(n);
         }
     }
-    estate_rows(&mut batches[3], r.summary.year, &r.estates);
+}
+
+/// Write `batch`, a whole table of `schema`, to the file `path` in `format`.
+pub fn write_table(
+    path: &std::path::Path,
+    format: Format,
+    schema: &Arc<Schema>,
+    batch: &Batch,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut w = table::create(path, format, schema)?;
+    w.write(batch)
+        .and_then(|()| w.finish())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A year's rows of `estates`: `shanty` as 0/1, a missing `mean_value_per_m2` for an estate
