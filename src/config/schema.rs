@@ -169,6 +169,9 @@ pub struct DemographyConfig {
     pub gompertz_a_female: f64,
     pub gompertz_b: f64,
     pub mortality_improvement: f64,
+    /// The calendar year the Gompertz levels describe; `mortality_improvement` applies to
+    /// each year after it (and, negated, before it).
+    pub mortality_reference_year: i32,
     pub infant_mortality: f64,
     pub total_fertility: f64,
     pub fertility_age_shares: Vec<f64>,

@@ -1,5 +1,6 @@
-//! Exogenous time series: piecewise-linear points `[[year, value], ...]`, constant before the
-//! first point and after the last. Only drivers (geology, wages, climate, construction,
+//! Exogenous time series: piecewise-linear points `[[year, value], ...]` in calendar years,
+//! constant after the last point. Validation requires the first point at or before
+//! `run.start_year`, so a series always says what it is in every simulated year. Only drivers (geology, wages, climate, construction,
 //! policy) are series; no model output ever is.
 
 use serde::de::{Deserializer, SeqAccess, Visitor};
@@ -39,10 +40,6 @@ impl<'de> Deserialize<'de> for Series {
 }
 
 impl Series {
-    pub fn constant(value: f64) -> Self {
-        Series(vec![(2015, value)])
-    }
-
     /// The value in `year`, interpolating linearly between points.
     pub fn at(&self, year: i32) -> f64 {
         let pts = &self.0;

@@ -14,6 +14,8 @@ pub struct Violation {
 #[derive(Default)]
 struct Checker {
     first: Option<Violation>,
+    /// `run.start_year`: every series must say what it is by then.
+    start_year: i32,
     /// When set, each key's accepted values as the checks state them, first check wins.
     record: Option<BTreeMap<String, String>>,
 }
@@ -56,6 +58,20 @@ impl Checker {
         if let Err(reason) = s.check() {
             self.fail(key, format!("{:?}", s.0), reason);
             return;
+        }
+        if let Some(&(first, _)) = s.0.first().filter(|p| p.0 > self.start_year) {
+            self.fail(
+                key,
+                format!("{:?}", s.0),
+                format!(
+                    "a series that says what it is in run.start_year ({start}): its first point is \
+                     {first}, so the years {start}-{} would take the {first} value. Add a point \
+                     [{start}, value] for the city as it was then, or start the run in {first} \
+                     (docs/CITIES.md)",
+                    first - 1,
+                    start = self.start_year,
+                ),
+            );
         }
         for &(year, v) in &s.0 {
             self.int(key, i64::from(year), 1900, 2300);
@@ -117,6 +133,7 @@ pub fn accepted(c: &Config) -> BTreeMap<String, String> {
 
 fn check(c: &Config, k: &mut Checker) {
     let r = &c.run;
+    k.start_year = r.start_year;
     k.int("run.start_year", i64::from(r.start_year), 1950, 2200);
     k.int("run.end_year", i64::from(r.end_year), 1950, 2300);
     if r.end_year < r.start_year {
@@ -286,6 +303,12 @@ fn check(c: &Config, k: &mut Checker) {
         d.mortality_improvement,
         -0.1,
         0.1,
+    );
+    k.int(
+        "demography.mortality_reference_year",
+        i64::from(d.mortality_reference_year),
+        1900,
+        2300,
     );
     k.range("demography.infant_mortality", d.infant_mortality, 0.0, 0.2);
     k.range("demography.total_fertility", d.total_fertility, 0.0, 8.0);

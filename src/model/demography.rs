@@ -19,15 +19,16 @@ use crate::model::tally::Tally;
 
 // ---------------------------------------------------------------- rules
 
-/// Probability of dying within the year at `age`, `years` after the start year.
-pub fn death_probability(d: &DemographyConfig, age: u8, sex: Sex, years: i32) -> f64 {
+/// Probability of dying within the calendar `year` at `age`: the Gompertz level falls by
+/// `mortality_improvement` a year after `mortality_reference_year` (and is higher before it).
+pub fn death_probability(d: &DemographyConfig, age: u8, sex: Sex, year: i32) -> f64 {
     if age == 0 {
         return d.infant_mortality;
     }
     let a = match sex {
         Sex::Male => d.gompertz_a_male,
         Sex::Female => d.gompertz_a_female,
-    } * (1.0 - d.mortality_improvement).powi(years);
+    } * (1.0 - d.mortality_improvement).powi(year - d.mortality_reference_year);
     let hazard = d.makeham_c + a * (d.gompertz_b * f64::from(age)).exp();
     1.0 - (-hazard).exp()
 }
@@ -81,10 +82,9 @@ pub fn die_and_age(
     mut residents: Query<(Entity, &AgentId, &mut Person, &Member, &Work)>,
 ) {
     let d = &params.demography;
-    let years = clock.years_since_start();
     // One probability per age and sex this year, instead of an exp per resident.
     let table: Vec<[f64; 2]> = (0..=u8::MAX)
-        .map(|a| [Sex::Male, Sex::Female].map(|s| death_probability(d, a, s, years)))
+        .map(|a| [Sex::Male, Sex::Female].map(|s| death_probability(d, a, s, clock.year)))
         .collect();
     let fertility: Vec<f64> = (0..=u8::MAX).map(|a| birth_probability(d, a)).collect();
     let streams = Streams::new(clock.seed, clock.year, Stage::Mortality);
@@ -322,8 +322,8 @@ mod tests {
     #[test]
     fn a_ninety_year_old_dies_far_more_often_than_a_thirty_year_old() {
         let d = crate::config::baseline().demography;
-        let old = death_probability(&d, 90, Sex::Male, 0);
-        let young = death_probability(&d, 30, Sex::Male, 0);
+        let old = death_probability(&d, 90, Sex::Male, 2015);
+        let young = death_probability(&d, 30, Sex::Male, 2015);
         assert!(old > 20.0 * young, "{old} vs {young}");
         assert!((0.05..0.4).contains(&old), "{old}");
     }
@@ -331,10 +331,24 @@ mod tests {
     #[test]
     fn women_outlive_men_and_mortality_improves() {
         let d = crate::config::baseline().demography;
-        assert!(
-            death_probability(&d, 70, Sex::Female, 0) < death_probability(&d, 70, Sex::Male, 0)
-        );
-        assert!(death_probability(&d, 70, Sex::Male, 20) < death_probability(&d, 70, Sex::Male, 0));
+        let p = |sex, year| death_probability(&d, 70, sex, year);
+        assert!(p(Sex::Female, 2015) < p(Sex::Male, 2015));
+        assert!(p(Sex::Male, 2035) < p(Sex::Male, 2015));
+    }
+
+    /// Mortality follows the calendar, not the run: a city described in 2010 meets 2010's
+    /// higher mortality, and the levels hold in the reference year whatever it is.
+    #[test]
+    fn mortality_is_keyed_to_the_calendar_year_of_its_levels() {
+        let mut d = crate::config::baseline().demography;
+        d.makeham_c = 0.0;
+        let hazard = |d: &DemographyConfig, year| -(1.0 - death_probability(d, 70, Sex::Male, year)).ln();
+        let level = d.gompertz_a_male * (d.gompertz_b * 70.0).exp();
+        assert!((hazard(&d, d.mortality_reference_year) - level).abs() < 1e-12);
+        let before = hazard(&d, 2010) / hazard(&d, 2015);
+        assert!((before - (1.0 - d.mortality_improvement).powi(-5)).abs() < 1e-9, "{before}");
+        d.mortality_reference_year = 2010;
+        assert!((hazard(&d, 2010) - level).abs() < 1e-12);
     }
 
     #[test]
