@@ -644,7 +644,7 @@ mod tests {
     #[test]
     fn a_lever_in_a_file_without_base_says_it_needs_a_series_to_change() {
         let text =
-            BASELINE_TOML.replace("high_tech_jobs = [[2015, 0.0]]", "high_tech_jobs = 30000");
+            BASELINE_TOML.replace("high_tech_jobs = [[2010, 0.0]]", "high_tech_jobs = 30000");
         assert_ne!(text, BASELINE_TOML);
         let e = from_str(&text).unwrap_err().to_string();
         assert!(

@@ -101,7 +101,10 @@ impl Sector {
 pub struct CityConfig {
     pub population: f64,
     pub age_band_shares: Vec<f64>,
-    pub male_share: f64,
+    /// Men per 100 women, all ages, in the start year.
+    pub sex_ratio: f64,
+    /// Residents per household in the start year.
+    pub household_size: f64,
     pub couple_share: f64,
     pub young_adult_at_home_share: f64,
     pub owner_share: f64,

@@ -156,7 +156,8 @@ fn check(c: &Config, k: &mut Checker) {
     let ci = &c.city;
     k.range("city.population", ci.population, 1000.0, 1e8);
     k.shares("city.age_band_shares", &ci.age_band_shares, AGE_BANDS);
-    k.range("city.male_share", ci.male_share, 0.3, 0.7);
+    k.range("city.sex_ratio", ci.sex_ratio, 60.0, 160.0);
+    k.range("city.household_size", ci.household_size, 1.0, 6.0);
     k.range("city.couple_share", ci.couple_share, 0.0, 1.0);
     k.range(
         "city.young_adult_at_home_share",

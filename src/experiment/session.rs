@@ -338,6 +338,7 @@ impl Job<'_> {
             merged_from: None,
             command_line: std::env::args().collect(),
             initial_population: Some(run.recorder.initial_population),
+            start_state: Some(run.recorder.start_state.clone()),
             wall_time_s: self.started.elapsed().as_secs_f64(),
             complete: outcome == Outcome::Complete,
             runs_done: None,

@@ -172,6 +172,84 @@ struct Standing {
     values: Vec<f64>,
 }
 
+/// One figure of the city on 1 January of the start year: what the config states and what
+/// set-up built (people, not agents), side by side in `manifest.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartFigure {
+    pub measure: String,
+    pub stated: f64,
+    pub built: f64,
+}
+
+/// The start state's figures that set-up must reproduce: population, the share of each age
+/// band, the sex ratio, household size, jobs by sector, the unemployment rate and the vacancy
+/// rate.
+pub fn start_state(world: &mut World) -> Vec<StartFigure> {
+    let scale = world.resource::<Clock>().scale;
+    let mut all = PeopleCount::default();
+    for (p, w) in world.query::<(&Person, &Work)>().iter(world) {
+        all.add(p, w);
+    }
+    let city = &world.resource::<crate::engine::Params>().city;
+    let agents: u64 = all.ages.iter().map(|a| a[0] + a[1]).sum();
+    let mut figures = vec![StartFigure {
+        measure: "population".into(),
+        stated: city.population,
+        built: (agents as f64 / scale).round(),
+    }];
+    let stated_total: f64 = city.age_band_shares.iter().sum();
+    let last = city.age_band_shares.len() - 1;
+    for (b, share) in city.age_band_shares.iter().enumerate() {
+        let ages = if b == last { b * 5..121 } else { b * 5..b * 5 + 5 };
+        let n: u64 = all.ages[ages].iter().map(|a| a[0] + a[1]).sum();
+        let label = if b == last { format!("{}+", b * 5) } else { format!("{}-{}", b * 5, b * 5 + 4) };
+        figures.push(StartFigure {
+            measure: format!("share aged {label}"),
+            stated: share / stated_total,
+            built: n as f64 / agents.max(1) as f64,
+        });
+    }
+    let men: u64 = all.ages.iter().map(|a| a[Sex::Male as usize]).sum();
+    figures.push(StartFigure {
+        measure: "sex ratio, men per 100 women".into(),
+        stated: city.sex_ratio,
+        built: 100.0 * men as f64 / (agents - men).max(1) as f64,
+    });
+    let households = world.resource::<Households>().len();
+    figures.push(StartFigure {
+        measure: "household size".into(),
+        stated: city.household_size,
+        built: agents as f64 / households.max(1) as f64,
+    });
+    for (s, (stated, built)) in crate::config::SECTOR_NAMES
+        .iter()
+        .zip(city.initial_jobs.as_array().iter().zip(all.sector_jobs))
+    {
+        figures.push(StartFigure {
+            measure: format!("jobs, {s}"),
+            stated: *stated,
+            built: (built as f64 / scale).round(),
+        });
+    }
+    figures.push(StartFigure {
+        measure: "unemployment rate".into(),
+        stated: city.initial_unemployment_rate,
+        built: all.unemployed as f64 / (all.employed + all.unemployed).max(1) as f64,
+    });
+    let stock = world.resource::<HousingStock>();
+    let vacant = stock
+        .dwellings
+        .iter()
+        .filter(|d| d.state != DwellingState::Occupied)
+        .count();
+    figures.push(StartFigure {
+        measure: "vacancy rate".into(),
+        stated: city.initial_vacancy_rate,
+        built: vacant as f64 / stock.dwellings.len().max(1) as f64,
+    });
+    figures
+}
+
 /// Scales counts from agents to people, carrying cumulative flows between years (state, so
 /// it is part of a checkpoint).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -183,6 +261,8 @@ pub struct Recorder {
     population: i64,
     base_retail: Option<f64>,
     pub initial_population: i64,
+    /// The start state as stated and as built (`start_state`).
+    pub start_state: Vec<StartFigure>,
 }
 
 impl Recorder {
@@ -200,6 +280,7 @@ impl Recorder {
             population,
             base_retail: None,
             initial_population: population,
+            start_state: start_state(world),
         }
     }
 

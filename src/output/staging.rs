@@ -57,6 +57,9 @@ pub struct Manifest {
     /// People on 1 January of the start year (run folders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_population: Option<i64>,
+    /// The start state as the config states it and as set-up built it (run folders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_state: Option<Vec<crate::output::record::StartFigure>>,
     /// Wall time of this invocation (a resumed run counts only its own part).
     pub wall_time_s: f64,
     /// False for a run stopped by Ctrl-C or SIGTERM: `shrinkcity resume` finishes it (an
@@ -104,6 +107,7 @@ impl Manifest {
             merged_from: None,
             command_line: std::env::args().collect(),
             initial_population: None,
+            start_state: None,
             wall_time_s: 0.0,
             complete: true,
             runs_done: None,

@@ -92,6 +92,7 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
     let c = &config.city;
     let bands = &c.age_band_shares;
     let total: f64 = bands.iter().sum();
+    let men_under_60 = male_share_under_60(bands, c.sex_ratio);
     par_collect(n, |i| {
         let mut rng = setup.rng(PERSON | i as u64);
         let mut u = rng.uniform() * total;
@@ -103,10 +104,9 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
             }
             u -= s;
         }
-        let width = if band == bands.len() - 1 { 15 } else { 5 };
-        let age = (band * 5 + rng.below(width)) as u8;
+        let age = (band * 5 + rng.below(band_width(band, bands.len()))) as u8;
         // Women outlive men: the male share falls with age after 60.
-        let male = c.male_share - 0.004 * f64::from(age.saturating_sub(60));
+        let male = men_under_60 - MALE_SHARE_FALL * f64::from(age.saturating_sub(60));
         let sex = if rng.chance(male) {
             Sex::Male
         } else {
@@ -126,6 +126,42 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
             household: u32::MAX,
         }
     })
+}
+
+/// The yearly fall of the men's share with age above 60 (women outlive men).
+const MALE_SHARE_FALL: f64 = 0.004;
+
+/// Years in age band `band` of `n` five-year bands (the last is 15 years wide: 85-99).
+fn band_width(band: usize, n: usize) -> usize {
+    if band == n - 1 { 15 } else { 5 }
+}
+
+/// The men's share under 60 that gives `sex_ratio` men per 100 women over the whole pyramid
+/// (`bands`: shares of five-year bands), the share falling `MALE_SHARE_FALL` a year above 60.
+fn male_share_under_60(bands: &[f64], sex_ratio: f64) -> f64 {
+    let total: f64 = bands.iter().sum();
+    // The mean over residents of max(0, age - 60), ages even within their band.
+    let years_above_60: f64 = bands
+        .iter()
+        .enumerate()
+        .map(|(b, share)| {
+            let width = band_width(b, bands.len());
+            let above: usize = (b * 5..b * 5 + width).map(|a| a.saturating_sub(60)).sum();
+            share / total * above as f64 / width as f64
+        })
+        .sum();
+    sex_ratio / (100.0 + sex_ratio) + MALE_SHARE_FALL * years_above_60
+}
+
+/// The probability that two independent adults of a band (a man and a woman) form a couple
+/// for `n` residents to live in `n / household_size` households: each couple makes one
+/// household fewer than the `independent` adults would alone, `pairs` the most couples the
+/// bands allow. Outside 0-1 when the stated size cannot be reached with these adults (too many
+/// living with parents, or too few of one sex): the built size, in `manifest.json`, then
+/// differs from the stated one.
+pub fn couple_share_for(n: usize, household_size: f64, independent: usize, pairs: usize) -> f64 {
+    let couples = independent as f64 - n as f64 / household_size;
+    couples / pairs.max(1) as f64
 }
 
 /// Each person's role and household id: couples and singles among independent adults, then
@@ -151,6 +187,9 @@ fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(R
             }
         }
     }
+    let independent: usize = by_band.iter().map(|(m, w)| m.len() + w.len()).sum();
+    let pairs: usize = by_band.iter().map(|(m, w)| m.len().min(w.len())).sum();
+    let couple_share = couple_share_for(people.len(), c.household_size, independent, pairs);
     let mut n_households = 0u32;
     for (men, women) in &mut by_band {
         shuffle(men, &mut rng);
@@ -161,7 +200,7 @@ fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(R
                 men.pop().expect("non-empty"),
                 women.pop().expect("non-empty"),
             );
-            if !rng.chance(c.couple_share) {
+            if !rng.chance(couple_share) {
                 singles.extend([m, w]);
                 continue;
             }
@@ -225,11 +264,18 @@ fn hand_out_jobs(config: &Config, setup: Streams, scale: f64, people: &[Draft]) 
             },
         )
     });
-    // Everyone unemployed so far is in the labour force (no one has a job yet).
+    // Everyone unemployed so far is in the labour force (no one has a job yet). When they are
+    // too few for the stated jobs and unemployment, working-age residents drawn as inactive
+    // join them, in an order of their own, so the city starts with the jobs the config states.
     let mut labour_force: Vec<usize> = (0..people.len())
         .filter(|&i| jobs[i].status == Status::Unemployed)
         .collect();
     shuffle(&mut labour_force, &mut setup.rng(LABOUR_FORCE));
+    let mut reserve: Vec<usize> = (0..people.len())
+        .filter(|&i| jobs[i].status == Status::Inactive)
+        .collect();
+    shuffle(&mut reserve, &mut setup.rng(LABOUR_FORCE | 1));
+    labour_force.extend(reserve);
     let mut next = labour_force.iter().copied();
     let mut employed = 0usize;
     'fill: for (s, n_jobs) in Sector::ALL.iter().zip(c.initial_jobs.as_array()) {
@@ -251,13 +297,15 @@ fn hand_out_jobs(config: &Config, setup: Streams, scale: f64, people: &[Draft]) 
     let u = c.initial_unemployment_rate;
     let mut searching = (employed as f64 * u / (1.0 - u)).round() as usize;
     for &i in &labour_force {
-        if jobs[i].status == Status::Unemployed {
-            if searching > 0 {
-                searching -= 1;
-            } else {
-                jobs[i] = Job::new(Status::Inactive);
-            }
+        if jobs[i].status == Status::Employed {
+            continue;
         }
+        jobs[i] = Job::new(if searching > 0 {
+            searching -= 1;
+            Status::Unemployed
+        } else {
+            Status::Inactive
+        });
     }
     jobs
 }
@@ -277,7 +325,7 @@ fn house(
     for d in people {
         household_income[d.household as usize] += f64::from(d.work.income.yuan);
     }
-    let n_dwellings = ((f64::from(n_households)) * (1.0 + c.initial_vacancy_rate)).ceil() as usize;
+    let n_dwellings = (f64::from(n_households) / (1.0 - c.initial_vacancy_rate)).ceil() as usize;
     let n_estates = (f64::from(c.estates) * (scale * 10.0).min(1.0))
         .round()
         .max(1.0) as usize;
