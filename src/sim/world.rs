@@ -105,8 +105,9 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
         }
         let width = if band == bands.len() - 1 { 15 } else { 5 };
         let age = (band * 5 + rng.below(width)) as u8;
-        // Women outlive men: the male share falls with age after 60.
-        let male = c.male_share - 0.004 * f64::from(age.saturating_sub(60));
+        // Women outlive men: the male share falls with age after `male_share_decline_age`.
+        let male = c.male_share
+            - c.male_share_decline * f64::from(age.saturating_sub(c.male_share_decline_age));
         let sex = if rng.chance(male) {
             Sex::Male
         } else {
@@ -176,13 +177,16 @@ fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(R
             n_households += 1;
         }
     }
-    // Dependants join a household whose head is 22–40 years older (nearest such age).
+    // Dependants join a household whose head is `parent_age_gap_min`–`_max` years older
+    // (nearest such age).
     let mut by_head_age: Vec<Vec<u32>> = vec![Vec::new(); 121];
     for &h in &heads {
         by_head_age[usize::from(people[h].person.age)].push(homes[h].1);
     }
     for i in dependants {
-        let want = usize::from(people[i].person.age) + 22 + rng.below(19);
+        let gaps = usize::from(c.parent_age_gap_max - c.parent_age_gap_min) + 1;
+        let want =
+            usize::from(people[i].person.age) + usize::from(c.parent_age_gap_min) + rng.below(gaps);
         let found = (0..60).find_map(|k| {
             [want + k, want.saturating_sub(k)]
                 .into_iter()
@@ -289,12 +293,14 @@ fn house(
         .collect();
     qualities.sort_by(f32::total_cmp);
     let n_shanty = (c.shanty_estate_share * n_estates as f64).round() as usize;
+    // Build years spread evenly by quality over oldest..=newest.
+    let years = (c.newest_estate_year - c.oldest_estate_year + 1) as usize;
     let estates: Vec<Estate> = qualities
         .iter()
         .enumerate()
         .map(|(i, &q)| Estate {
             quality: q,
-            build_year: 1960 + (i * 55 / n_estates.max(1)) as i32,
+            build_year: c.oldest_estate_year + (i * years / n_estates.max(1)) as i32,
             shanty: i < n_shanty,
         })
         .collect();
@@ -302,10 +308,15 @@ fn house(
         let mut rng = setup.rng(DWELLING | i as u64);
         let e = rng.below(n_estates);
         let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
-        let shrink = if estates[e].shanty { 0.7 } else { 1.0 };
+        let shrink = if estates[e].shanty {
+            c.shanty_floor_area_factor
+        } else {
+            1.0
+        };
         Dwelling::new(
             e as u32,
-            ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink).clamp(25.0, 250.0) as f32,
+            ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink)
+                .clamp(c.min_floor_area_m2, c.max_floor_area_m2) as f32,
             DwellingState::Vacant,
         )
     });
