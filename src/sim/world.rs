@@ -534,3 +534,99 @@ pub fn restore_world(state: WorldState) -> World {
     world.spawn_batch(state.residents);
     world
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(set: impl Fn(&mut Config)) -> World {
+        crate::engine::par::init_task_pool(None);
+        let mut c = crate::config::baseline();
+        set(&mut c);
+        build_world(&c, 11, 0.002)
+    }
+
+    /// Estates are dated from `oldest_estate_year` (worst) up to `newest_estate_year`; start-year
+    /// homes lie within the floor-area bounds, and shanty homes are shrunk by their factor.
+    #[test]
+    fn the_start_stock_follows_its_build_years_and_floor_area_keys() {
+        let stock = |w: &World| w.resource::<HousingStock>().clone();
+        let base = stock(&world(|_| {}));
+        let years: Vec<i32> = base.estates.iter().map(|e| e.build_year).collect();
+        assert_eq!(years.first(), Some(&1960));
+        assert!(years.iter().all(|y| (1960..=2014).contains(y)));
+        assert!(years.windows(2).all(|w| w[0] <= w[1]), "by quality");
+        let dated = stock(&world(|c| {
+            c.city.oldest_estate_year = 1990;
+            c.city.newest_estate_year = 1999;
+        }));
+        // Six estates at this scale: 1990 + i × 10 / 6.
+        let years: Vec<i32> = dated.estates.iter().map(|e| e.build_year).collect();
+        assert_eq!(years, [1990, 1991, 1993, 1995, 1996, 1998]);
+
+        let areas = |s: &HousingStock, shanty: bool| -> Vec<f32> {
+            s.dwellings
+                .iter()
+                .filter(|d| s.estates[d.estate as usize].shanty == shanty)
+                .map(|d| d.floor_area_m2)
+                .collect()
+        };
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        let ratio = mean(&areas(&base, true)) / mean(&areas(&base, false));
+        assert!((0.6..0.8).contains(&ratio), "{ratio}");
+        let bounded = stock(&world(|c| {
+            c.city.min_floor_area_m2 = 60.0;
+            c.city.max_floor_area_m2 = 80.0;
+            c.city.shanty_floor_area_factor = 1.0;
+        }));
+        let all: Vec<f32> = bounded.dwellings.iter().map(|d| d.floor_area_m2).collect();
+        assert!(all.iter().all(|a| (60.0..=80.0).contains(a)));
+        assert!(all.contains(&60.0) && all.contains(&80.0));
+    }
+
+    /// The male share falls by `male_share_decline` a year above `male_share_decline_age`,
+    /// and dependants live with heads `parent_age_gap_min`–`_max` years older.
+    #[test]
+    fn residents_follow_the_male_share_decline_and_the_parent_age_gap() {
+        let people = |w: &mut World| -> Vec<(Person, HouseholdId)> {
+            w.query::<(&Person, &Member)>()
+                .iter(w)
+                .map(|(p, m)| (*p, m.0))
+                .collect()
+        };
+        let men_over_40 = |p: &[(Person, HouseholdId)]| {
+            p.iter()
+                .filter(|(p, _)| p.age > 40 && p.sex == Sex::Male)
+                .count()
+        };
+        let base = people(&mut world(|_| {}));
+        assert!(men_over_40(&base) > 100);
+        let steep = people(&mut world(|c| {
+            c.city.male_share_decline = 0.02;
+            c.city.male_share_decline_age = 15;
+        }));
+        // The share of men is below 0 from 41 (0.505 − 0.02 × 26).
+        assert_eq!(men_over_40(&steep), 0);
+
+        let mean_gap = |gap: u8| {
+            let p = people(&mut world(|c| {
+                c.city.parent_age_gap_min = gap;
+                c.city.parent_age_gap_max = gap;
+            }));
+            let head_age: std::collections::HashMap<HouseholdId, u8> = p
+                .iter()
+                .filter(|(p, _)| p.role == Role::Head)
+                .map(|(p, h)| (*h, p.age))
+                .collect();
+            let gaps: Vec<f64> = p
+                .iter()
+                .filter(|(p, _)| p.role == Role::Child && p.age < 18)
+                .map(|(p, h)| f64::from(head_age[h]) - f64::from(p.age))
+                .collect();
+            gaps.iter().sum::<f64>() / gaps.len() as f64
+        };
+        let (young, old) = (mean_gap(24), mean_gap(36));
+        assert!((young - 24.0).abs() < 2.0, "{young}");
+        assert!((old - 36.0).abs() < 2.0, "{old}");
+    }
+}
