@@ -456,18 +456,20 @@ fn newcomer(rng: &mut SimRng, hiring: &Hiring, age: u8, sex: Sex, role: Role) ->
     let traits = Traits::draw(rng, c);
     // Drawn last and only when some arrive employed, so the streams of a config where none
     // do (the baseline) are untouched.
-    if status == Status::Unemployed && hiring.share > 0.0 && rng.chance(hiring.share) {
-        if let Some(sector) = arrival_sector(&hiring.demand, rng.uniform()) {
-            work.job = Job::employed(sector);
-            work.income.yuan = income_for(
-                hiring.config,
-                work.job,
-                work.income.skill,
-                hiring.wage_index,
-                hiring.wage_curve,
-                hiring.premium,
-            );
-        }
+    if status == Status::Unemployed
+        && hiring.share > 0.0
+        && rng.chance(hiring.share)
+        && let Some(sector) = arrival_sector(&hiring.demand, rng.uniform())
+    {
+        work.job = Job::employed(sector);
+        work.income.yuan = income_for(
+            hiring.config,
+            work.job,
+            work.income.skill,
+            hiring.wage_index,
+            hiring.wage_curve,
+            hiring.premium,
+        );
     }
     Newcomer {
         person: Person { age, sex, role },
