@@ -188,7 +188,9 @@ fn sigterm_stops_the_same_way_and_a_second_signal_aborts_leaving_nothing() {
     for attempt in 0..5 {
         let b = dir.path().join(format!("b{attempt}"));
         let mut child = spawn(&b);
-        let staging = dir.path().join(format!(".b{attempt}.partial-{}", child.id()));
+        let staging = dir
+            .path()
+            .join(format!(".b{attempt}.partial-{}", child.id()));
         wait_for(&staging.join("checkpoint.bin"));
         std::thread::sleep(std::time::Duration::from_millis(20));
         kill("-INT", child.id());

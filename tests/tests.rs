@@ -8,10 +8,12 @@
 //!   or a sweep point, and changes nothing before `run.lever_start_year`.
 //! - `report`: the HTML report of a run, an ensemble and a comparison, in headless Chromium.
 //! - `calibration`: the baseline against the article's targets; calibrate recovers a known truth.
+//! - `cities`: each city file in `config/cities/` starts as it states and runs 2010-2035.
 //! - `robustness`: bad input, Ctrl-C and resume, checkpoints, invariants, random configs.
 //! - `layering`: no module imports from a floor above its own (docs/ARCHITECTURE.md).
 
 mod calibration;
+mod cities;
 mod cli;
 mod determinism;
 mod experiments;

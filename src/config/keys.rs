@@ -12,7 +12,8 @@ use super::{BASELINE_TOML, baseline, lever, validate};
 pub struct Key {
     /// Dotted path, as `--set` takes it: `labour.retirement_age_men`.
     pub path: String,
-    /// `number`, `integer`, `string`, `series [[year, value], ...]` or `list of N numbers`.
+    /// `number`, `integer`, `string`, `series [[year, value], ...]`, `list of N numbers` or
+    /// `list of names`.
     pub kind: String,
     /// What the checks accept (`a number from 40 to 80`); `None` when nothing is checked.
     pub accepted: Option<String>,
@@ -98,6 +99,7 @@ fn kind(v: &Value) -> String {
         Value::String(_) => "string".into(),
         Value::Boolean(_) => "true or false".into(),
         v if is_series(v) => "series [[year, value], ...]".into(),
+        Value::Array(a) if a.iter().all(Value::is_str) => "list of names".into(),
         Value::Array(a) => format!("list of {} numbers", a.len()),
         _ => "value".into(),
     }
@@ -174,14 +176,18 @@ fn is_unit(part: &str) -> bool {
         "fraction",
         "degrees C",
     ];
-    let range = part
-        .split_once('-')
-        .is_some_and(|(a, b)| a.parse::<f64>().is_ok() && b.parse::<f64>().is_ok());
-    WORDS.contains(&part) || part.starts_with("per ") || part.contains('/') || range
+    WORDS.contains(&part) || part.starts_with("per ") || part.contains('/') || is_range(part)
+}
+
+/// `0-1`, `12-60`: two numbers joined by a dash.
+fn is_range(part: &str) -> bool {
+    part.split_once('-')
+        .is_some_and(|(a, b)| a.parse::<f64>().is_ok() && b.parse::<f64>().is_ok())
 }
 
 /// "meaning, unit (source) (source)" into its parts. The unit is the last comma-separated
-/// part when it reads as one; the source, the parentheses at the end.
+/// part when it reads as one; the source, the parentheses at the end. In "meaning, unit,
+/// range" the unit is the part before the range, which the accepted values already state.
 fn split_comment(comment: &str) -> (String, Option<String>, Option<String>) {
     let mut rest = comment.trim();
     let mut sources = Vec::new();
@@ -211,7 +217,12 @@ fn split_comment(comment: &str) -> (String, Option<String>, Option<String>) {
     }
     let source = (!sources.is_empty()).then(|| sources.join("; "));
     let (meaning, unit) = match rest.rsplit_once(", ") {
-        Some((m, u)) if is_unit(u) => (m.to_string(), Some(u.to_string())),
+        Some((m, u)) if is_unit(u) => match m.rsplit_once(", ") {
+            Some((m2, u2)) if is_range(u) && is_unit(u2) && !is_range(u2) => {
+                (m2.to_string(), Some(u2.to_string()))
+            }
+            _ => (m.to_string(), Some(u.to_string())),
+        },
         _ => (rest.to_string(), None),
     };
     (meaning, unit, source)
@@ -237,6 +248,12 @@ mod tests {
         assert_eq!(
             split_comment("mean tolerance of cold, 0-1").1.as_deref(),
             Some("0-1")
+        );
+        let (m, u, s) = split_comment("youngest head of an arrival, years, 16-100 (assumption)");
+        assert_eq!(m, "youngest head of an arrival");
+        assert_eq!(
+            (u.as_deref(), s.as_deref()),
+            (Some("years"), Some("assumption"))
         );
         assert_eq!(
             split_comment("gompertz slope, per year of age")
@@ -275,6 +292,18 @@ mod tests {
             "{shares:?}"
         );
         assert_eq!(shares.kind, "list of 18 numbers");
+        let staff = all
+            .iter()
+            .find(|k| k.path == "labour.staff_sectors")
+            .unwrap();
+        assert_eq!(staff.kind, "list of names");
+        assert!(
+            staff
+                .accepted
+                .as_deref()
+                .is_some_and(|a| a.contains("high_tech")),
+            "{staff:?}"
+        );
         let population = all.iter().find(|k| k.path == "city.population").unwrap();
         assert_eq!(population.kind, "number");
         assert_eq!(population.unit.as_deref(), Some("people"));

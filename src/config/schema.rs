@@ -65,7 +65,9 @@ pub const SECTOR_NAMES: [&str; 6] = [
     "public",
 ];
 
+/// Written in a config by its `SECTOR_NAMES` name (`high_tech`); checkpoints store the index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum Sector {
     Coal,
@@ -89,11 +91,6 @@ impl Sector {
     pub fn name(self) -> &'static str {
         SECTOR_NAMES[self as usize]
     }
-
-    /// Blue-collar sectors, where women retire at the workers' age.
-    pub fn is_workers(self) -> bool {
-        !matches!(self, Sector::Public | Sector::HighTech)
-    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -105,8 +102,14 @@ pub struct CityConfig {
     pub sex_ratio: f64,
     /// Residents per household in the start year.
     pub household_size: f64,
+    /// Fall in the male share per year of age above `male_share_decline_age`.
+    pub male_share_decline: f64,
+    pub male_share_decline_age: u8,
     pub couple_share: f64,
     pub young_adult_at_home_share: f64,
+    /// A dependant lives with a head this many years older, at least and at most.
+    pub parent_age_gap_min: u8,
+    pub parent_age_gap_max: u8,
     pub owner_share: f64,
     pub initial_vacancy_rate: f64,
     pub estates: u32,
@@ -114,6 +117,14 @@ pub struct CityConfig {
     pub estate_quality_sd: f64,
     pub mean_floor_area_m2: f64,
     pub floor_area_sd_m2: f64,
+    /// Bounds of a start-year dwelling's floor area, m2 (`max` also bounds new homes).
+    pub min_floor_area_m2: f64,
+    pub max_floor_area_m2: f64,
+    /// Shanty dwellings' floor area as a multiple of the city's draw.
+    pub shanty_floor_area_factor: f64,
+    /// Build years of the worst and the best estate standing at the start.
+    pub oldest_estate_year: i32,
+    pub newest_estate_year: i32,
     pub price_per_m2: f64,
     pub rent_per_m2: f64,
     pub initial_saleability: f64,
@@ -209,6 +220,8 @@ pub struct LabourConfig {
     pub retirement_age_men: f64,
     pub retirement_age_women_workers: f64,
     pub retirement_age_women_staff: f64,
+    /// Sectors whose women retire at the staff age (the others at the workers' age).
+    pub staff_sectors: Vec<Sector>,
     pub retirement_reform_year: i32,
     pub retirement_phase_in_years: f64,
     pub wage_curve_elasticity: f64,
@@ -230,11 +243,19 @@ pub struct MigrationConfig {
     pub wage_weight: f64,
     pub age_effects: Vec<f64>,
     pub climate_weight: f64,
+    /// Winter lows this many degrees C colder than the destination's make a coldness of 1.
+    pub coldness_scale_c: f64,
     pub services_weight: f64,
+    /// Weight of the doctors' gap in the service gap; school quality weighs 1 − this.
+    pub doctors_gap_weight: f64,
     pub amenity_weight: f64,
     pub amenity_max_age: u8,
     pub network_weight: f64,
     pub family_weight: f64,
+    /// The family term reads the cohort born this many years after the decider...
+    pub family_generation_gap_years: u8,
+    /// ... for deciders of at least this age.
+    pub family_min_age: u8,
     pub housing_weight: f64,
     pub owner_lockin_weight: f64,
     pub attachment_weight: f64,
@@ -246,6 +267,13 @@ pub struct MigrationConfig {
     pub cheap_housing_pull: f64,
     pub return_rate: f64,
     pub arrivals_per_vacancy: f64,
+    /// Ages of arriving household heads, inclusive.
+    pub arrival_min_age: u8,
+    pub arrival_max_age: u8,
+    /// Probability that an arriving household whose head is under 45 brings a child.
+    pub arrival_child_probability: f64,
+    /// Share of arriving adults who come with a job (the others search).
+    pub arrival_employed_share: f64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -286,6 +314,8 @@ pub struct HousingConfig {
     pub construction_rate: f64,
     pub new_estate_size: u32,
     pub new_estate_quality: f64,
+    /// Smallest floor area of a new home, m2 (the largest is `city.max_floor_area_m2`).
+    pub new_estate_min_floor_area_m2: f64,
     pub abandon_after_years: u32,
     pub abandon_max_quality: f64,
     pub abandon_rate: f64,
@@ -309,6 +339,8 @@ pub struct PolicyConfig {
     pub firm_creation_boost: Series,
     pub amenity_gain: Series,
     pub doctors_per_1000_gain: Series,
+    /// Support jobs (nurses, technicians) added with each policy doctor.
+    pub support_jobs_per_doctor: f64,
     pub school_quality_gain: Series,
     pub wage_premium: Series,
 }

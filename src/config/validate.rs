@@ -102,6 +102,22 @@ impl Checker {
         }
     }
 
+    /// A list of distinct sectors (serde has already refused a name not in `SECTOR_NAMES`).
+    fn sector_list(&mut self, key: &str, v: &[Sector]) {
+        let names = || {
+            format!(
+                "a list of distinct sector names from {}",
+                crate::config::SECTOR_NAMES.join(", ")
+            )
+        };
+        self.accept(key, names);
+        for (i, s) in v.iter().enumerate() {
+            if v[..i].contains(s) {
+                self.fail(key, format!("{} twice", s.name()), names());
+            }
+        }
+    }
+
     fn sectors(&mut self, key: &str, s: &PerSector, lo: f64, hi: f64) {
         for (name, v) in crate::config::SECTOR_NAMES.iter().zip(s.as_array()) {
             self.range(&format!("{key}.{name}"), v, lo, hi);
@@ -158,12 +174,31 @@ fn check(c: &Config, k: &mut Checker) {
     k.shares("city.age_band_shares", &ci.age_band_shares, AGE_BANDS);
     k.range("city.sex_ratio", ci.sex_ratio, 60.0, 160.0);
     k.range("city.household_size", ci.household_size, 1.0, 6.0);
+    k.range("city.male_share_decline", ci.male_share_decline, 0.0, 0.02);
+    k.int(
+        "city.male_share_decline_age",
+        i64::from(ci.male_share_decline_age),
+        0,
+        120,
+    );
     k.range("city.couple_share", ci.couple_share, 0.0, 1.0);
     k.range(
         "city.young_adult_at_home_share",
         ci.young_adult_at_home_share,
         0.0,
         1.0,
+    );
+    k.int(
+        "city.parent_age_gap_min",
+        i64::from(ci.parent_age_gap_min),
+        12,
+        60,
+    );
+    k.int(
+        "city.parent_age_gap_max",
+        i64::from(ci.parent_age_gap_max),
+        i64::from(ci.parent_age_gap_min),
+        80,
     );
     k.range("city.owner_share", ci.owner_share, 0.0, 1.0);
     k.range(
@@ -182,6 +217,34 @@ fn check(c: &Config, k: &mut Checker) {
         400.0,
     );
     k.range("city.floor_area_sd_m2", ci.floor_area_sd_m2, 0.0, 200.0);
+    k.range("city.min_floor_area_m2", ci.min_floor_area_m2, 5.0, 400.0);
+    k.range(
+        "city.max_floor_area_m2",
+        ci.max_floor_area_m2,
+        ci.min_floor_area_m2,
+        2000.0,
+    );
+    k.range(
+        "city.shanty_floor_area_factor",
+        ci.shanty_floor_area_factor,
+        0.1,
+        2.0,
+    );
+    // Build years only label the estates (estates.csv); the newest may be the start year,
+    // like the homes the pipeline completes in it, but no estate standing on 1 January
+    // can be dated after it.
+    k.int(
+        "city.oldest_estate_year",
+        i64::from(ci.oldest_estate_year),
+        1800,
+        i64::from(ci.newest_estate_year),
+    );
+    k.int(
+        "city.newest_estate_year",
+        i64::from(ci.newest_estate_year),
+        1800,
+        i64::from(r.start_year),
+    );
     k.range("city.price_per_m2", ci.price_per_m2, 100.0, 1e6);
     k.range("city.rent_per_m2", ci.rent_per_m2, 1.0, 1e5);
     k.range(
@@ -426,6 +489,7 @@ fn check(c: &Config, k: &mut Checker) {
         40.0,
         80.0,
     );
+    k.sector_list("labour.staff_sectors", &l.staff_sectors);
     k.int(
         "labour.retirement_reform_year",
         i64::from(l.retirement_reform_year),
@@ -519,6 +583,25 @@ fn check(c: &Config, k: &mut Checker) {
     for &v in &m.age_effects {
         k.range("migration.age_effects", v, -20.0, 20.0);
     }
+    k.range("migration.coldness_scale_c", m.coldness_scale_c, 1.0, 100.0);
+    k.range(
+        "migration.doctors_gap_weight",
+        m.doctors_gap_weight,
+        0.0,
+        1.0,
+    );
+    k.int(
+        "migration.family_generation_gap_years",
+        i64::from(m.family_generation_gap_years),
+        12,
+        60,
+    );
+    k.int(
+        "migration.family_min_age",
+        i64::from(m.family_min_age),
+        30,
+        120,
+    );
     k.int(
         "migration.amenity_max_age",
         i64::from(m.amenity_max_age),
@@ -562,6 +645,30 @@ fn check(c: &Config, k: &mut Checker) {
         m.arrivals_per_vacancy,
         0.0,
         10.0,
+    );
+    k.int(
+        "migration.arrival_min_age",
+        i64::from(m.arrival_min_age),
+        16,
+        100,
+    );
+    k.int(
+        "migration.arrival_max_age",
+        i64::from(m.arrival_max_age),
+        i64::from(m.arrival_min_age),
+        100,
+    );
+    k.range(
+        "migration.arrival_child_probability",
+        m.arrival_child_probability,
+        0.0,
+        1.0,
+    );
+    k.range(
+        "migration.arrival_employed_share",
+        m.arrival_employed_share,
+        0.0,
+        1.0,
     );
 
     let h = &c.housing;
@@ -645,6 +752,12 @@ fn check(c: &Config, k: &mut Checker) {
     k.series("housing.construction_cost", &h.construction_cost, 1.0, 1e6);
     k.range("housing.construction_rate", h.construction_rate, 0.0, 1.0);
     k.range("housing.new_estate_quality", h.new_estate_quality, 0.1, 3.0);
+    k.range(
+        "housing.new_estate_min_floor_area_m2",
+        h.new_estate_min_floor_area_m2,
+        5.0,
+        ci.max_floor_area_m2,
+    );
     k.int(
         "housing.abandon_after_years",
         i64::from(h.abandon_after_years),
@@ -691,6 +804,12 @@ fn check(c: &Config, k: &mut Checker) {
         &p.doctors_per_1000_gain,
         0.0,
         50.0,
+    );
+    k.range(
+        "policy.support_jobs_per_doctor",
+        p.support_jobs_per_doctor,
+        0.0,
+        10.0,
     );
     k.series(
         "policy.school_quality_gain",

@@ -342,11 +342,15 @@ mod tests {
     fn mortality_is_keyed_to_the_calendar_year_of_its_levels() {
         let mut d = crate::config::baseline().demography;
         d.makeham_c = 0.0;
-        let hazard = |d: &DemographyConfig, year| -(1.0 - death_probability(d, 70, Sex::Male, year)).ln();
+        let hazard =
+            |d: &DemographyConfig, year| -(1.0 - death_probability(d, 70, Sex::Male, year)).ln();
         let level = d.gompertz_a_male * (d.gompertz_b * 70.0).exp();
         assert!((hazard(&d, d.mortality_reference_year) - level).abs() < 1e-12);
         let before = hazard(&d, 2010) / hazard(&d, 2015);
-        assert!((before - (1.0 - d.mortality_improvement).powi(-5)).abs() < 1e-9, "{before}");
+        assert!(
+            (before - (1.0 - d.mortality_improvement).powi(-5)).abs() < 1e-9,
+            "{before}"
+        );
         d.mortality_reference_year = 2010;
         assert!((hazard(&d, 2010) - level).abs() < 1e-12);
     }

@@ -626,7 +626,10 @@ pub fn build_estates(
         });
         for _ in 0..size {
             let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
-            let area = (mean + sd * z).clamp(30.0, 250.0) as f32;
+            let area = (mean + sd * z).clamp(
+                h.new_estate_min_floor_area_m2,
+                params.city.max_floor_area_m2,
+            ) as f32;
             let mut d = Dwelling::new(estate, area, DwellingState::ForSale);
             d.ask = asking_price(
                 h,

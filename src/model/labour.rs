@@ -128,6 +128,8 @@ pub struct DemandDrivers {
     pub high_tech_jobs: f64,
     pub firm_creation_boost: f64,
     pub doctors_gain_per_1000: f64,
+    /// Support jobs added with each policy doctor (`policy.support_jobs_per_doctor`).
+    pub support_jobs_per_doctor: f64,
     /// Public-sector jobs before policy posts (`public_jobs`).
     pub public_jobs: f64,
 }
@@ -169,15 +171,16 @@ pub fn labour_demand(city: &CityConfig, l: &LabourConfig, x: &DemandDrivers) -> 
     let w = l.services_spending_weight;
     let index = (1.0 - w) * basic / basic0.max(1e-9) + w * x.spending_ratio;
     let services = j[4] * index.max(0.0).powf(l.services_multiplier) * boost;
-    let public = x.public_jobs + 2.0 * x.doctors_gain_per_1000 * x.population / 1000.0;
+    let public = x.public_jobs
+        + (1.0 + x.support_jobs_per_doctor) * x.doctors_gain_per_1000 * x.population / 1000.0;
     [coal, other, manufacturing, high_tech, services, public]
 }
 
 /// The statutory retirement age before the 2025 reform and its total rise, for a sex and
-/// sector (women in public and high-tech jobs retire at the staff age; other women, and
-/// women with no sector, at the workers' age).
+/// sector (women in `staff_sectors`, public and high-tech jobs in the baseline, retire at
+/// the staff age; other women, and women with no sector, at the workers' age).
 fn retirement_rule(l: &LabourConfig, sex: Sex, sector: Option<Sector>) -> (f64, f64) {
-    let workers = sector.is_none_or(Sector::is_workers);
+    let workers = sector.is_none_or(|s| !l.staff_sectors.contains(&s));
     match sex {
         Sex::Male => (l.retirement_age_men, l.retirement_raise_men),
         Sex::Female if workers => (
@@ -422,6 +425,7 @@ pub fn set_labour_demand(
         high_tech_jobs: p.high_tech_jobs.at(y),
         firm_creation_boost: p.firm_creation_boost.at(y),
         doctors_gain_per_1000: p.doctors_per_1000_gain.at(y),
+        support_jobs_per_doctor: p.support_jobs_per_doctor,
         public_jobs: market.public_jobs,
     };
     market.demand = labour_demand(&params.city, &params.labour, &drivers);
@@ -684,6 +688,7 @@ mod tests {
             high_tech_jobs: 0.0,
             firm_creation_boost: 0.0,
             doctors_gain_per_1000: 0.0,
+            support_jobs_per_doctor: 1.0,
             public_jobs: 55.0,
         };
         let full = labour_demand(&c.city, &c.labour, &x);
@@ -692,6 +697,33 @@ mod tests {
         assert!(closed[0] < full[0] * 0.5);
         assert!(closed[1] < full[1]);
         assert!(closed[4] < full[4], "services follow basic jobs");
+    }
+
+    /// Each policy doctor is a public job and brings `support_jobs_per_doctor` more.
+    #[test]
+    fn policy_doctors_add_their_support_jobs_to_public_demand() {
+        let c = crate::config::baseline();
+        let public = |gain: f64, support: f64| {
+            let x = DemandDrivers {
+                years: 0,
+                coal_output_ratio: 1.0,
+                population: 10_000.0,
+                spending_ratio: 1.0,
+                scale: 0.01,
+                new_industry_jobs: 0.0,
+                high_tech_jobs: 0.0,
+                firm_creation_boost: 0.0,
+                doctors_gain_per_1000: gain,
+                support_jobs_per_doctor: support,
+                public_jobs: 550.0,
+            };
+            labour_demand(&c.city, &c.labour, &x)[5]
+        };
+        // One doctor per 1,000 of 10,000 residents: 10 doctors.
+        assert_eq!(public(0.0, 1.0), 550.0);
+        assert_eq!(public(1.0, 1.0), 570.0);
+        assert_eq!(public(1.0, 0.0), 560.0);
+        assert_eq!(public(1.0, 2.5), 585.0);
     }
 
     #[test]
@@ -722,6 +754,30 @@ mod tests {
         // Staff women: 55 -> 58.
         let staff = retirement_age(&l, Sex::Female, Some(Sector::Public), 1982.0);
         assert_eq!(staff, 58.0);
+    }
+
+    /// Which sectors' women retire at the staff age is `labour.staff_sectors`: a city whose
+    /// staff are only public employees retires high-tech women at the workers' age.
+    #[test]
+    fn women_retire_at_the_staff_age_only_in_the_staff_sectors() {
+        let mut l = crate::config::baseline().labour;
+        let woman = |l: &LabourConfig, sector| retirement_age(l, Sex::Female, Some(sector), 1960.0);
+        assert_eq!(woman(&l, Sector::HighTech), 55.0);
+        assert_eq!(woman(&l, Sector::Public), 55.0);
+        assert_eq!(woman(&l, Sector::Services), 50.0);
+        l.staff_sectors = vec![Sector::Public, Sector::Services];
+        assert_eq!(woman(&l, Sector::HighTech), 50.0);
+        assert_eq!(woman(&l, Sector::Services), 55.0);
+        // Men and women with no sector are not affected.
+        assert_eq!(retirement_age(&l, Sex::Female, None, 1960.0), 50.0);
+        assert_eq!(
+            retirement_age(&l, Sex::Male, Some(Sector::HighTech), 1960.0),
+            60.0
+        );
+        assert_eq!(
+            retirement_hazard(&l, Sex::Female, Some(Sector::HighTech), 52, 2012),
+            1.0
+        );
     }
 
     /// Before the reform a cohort retires at once at the statutory age; during the phase-in

@@ -8,13 +8,13 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::utils::Parallel;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CityConfig, Config, MigrationConfig};
+use crate::config::{Config, MigrationConfig, Sector};
 use crate::engine::rng::{SimRng, Stage, Streams, poisson};
 use crate::engine::{Clock, Params};
 use crate::model::handoff::{Arrival, Arrivals, Newcomer, VacateReason, Vacated};
 use crate::model::household::{HouseholdTable, Households, Tenure};
 use crate::model::housing::HousingMarket;
-use crate::model::labour::LabourMarket;
+use crate::model::labour::{LabourMarket, income_for};
 use crate::model::resident::{
     AgentId, Departed, HouseholdId, Ids, Income, Job, Member, Person, Role, Sex, Status, Traits,
     Work,
@@ -26,7 +26,7 @@ use crate::model::tally::Tally;
 pub struct Conditions {
     pub destination_wage: f64,
     pub local_mean_wage: f64,
-    /// Winter harshness relative to the destination (1 ≈ 30 °C colder lows).
+    /// Winter harshness relative to the destination (1 = lows `coldness_scale_c` colder).
     pub coldness: f64,
     /// 0 = services as good as the destination's, 1 = none.
     pub service_gap: f64,
@@ -53,7 +53,7 @@ pub struct Decider {
     pub owner: bool,
     /// Share of the decider's birth cohort already gone.
     pub network: f64,
-    /// Share of the children's generation already gone (for deciders 55+).
+    /// Share of the children's generation already gone (for deciders of `family_min_age`+).
     pub family: f64,
 }
 
@@ -81,6 +81,13 @@ pub fn utility(m: &MigrationConfig, c: &Conditions, d: &Decider) -> (f64, ByDriv
         - m.owner_lockin_weight * f64::from(u8::from(d.owner)) * (1.0 - c.saleability)
         - m.attachment_weight * d.attachment;
     (v, terms)
+}
+
+/// The birth year of the children's generation whose departures a decider aged `age`, born
+/// in `birth`, weighs in the family term: `family_generation_gap_years` later. `None` below
+/// `family_min_age`, where the term is 0.
+pub fn family_cohort(m: &MigrationConfig, age: u8, birth: i32) -> Option<i32> {
+    (age >= m.family_min_age).then(|| birth + i32::from(m.family_generation_gap_years))
 }
 
 pub fn leave_probability(rate: f64, v: f64) -> f64 {
@@ -127,13 +134,15 @@ pub fn conditions(
     let school = (s.school_quality + p.school_quality_gain.at(year)).min(1.0);
     let amenity = (s.amenity_index + p.amenity_gain.at(year)).min(1.0);
     let cl = &c.city.climate;
+    let m = &c.migration;
+    let w = m.doctors_gap_weight;
     Conditions {
         destination_wage: labour.destination_wage,
         local_mean_wage: crate::model::labour::local_mean_wage(c, year, labour),
-        coldness: (cl.destination_winter_low_c - cl.winter_low_c).max(0.0) / 30.0
+        coldness: (cl.destination_winter_low_c - cl.winter_low_c).max(0.0) / m.coldness_scale_c
             * cl.winter_severity.at(year),
-        service_gap: 0.5 * (1.0 - doctors / s.destination_doctors_per_1000).max(0.0)
-            + 0.5 * (1.0 - school),
+        service_gap: w * (1.0 - doctors / s.destination_doctors_per_1000).max(0.0)
+            + (1.0 - w) * (1.0 - school),
         amenity_gap: 1.0 - amenity,
         saleability: housing.saleability,
         price_growth: housing.last_growth,
@@ -222,11 +231,7 @@ pub fn emigrate(
             needs_services: s.children > 0 || s.elderly > 0,
             owner: hh.tenure == Tenure::Owner,
             network: cohorts_ro.left_share(birth),
-            family: if s.head_age >= 55 {
-                cohorts_ro.left_share(birth + 28)
-            } else {
-                0.0
-            },
+            family: family_cohort(m, s.head_age, birth).map_or(0.0, |c| cohorts_ro.left_share(c)),
         };
         let (v, terms) = utility(m, &cond, &d);
         if draw < leave_probability(rate, v) {
@@ -360,17 +365,27 @@ pub fn admit_immigrants(
         state.last_emigrant_households as f64,
         labour.vacancies as f64,
     );
+    let hiring = Hiring {
+        share: m.arrival_employed_share,
+        demand: labour.demand,
+        config: &params.0,
+        wage_index: labour.wage_index,
+        wage_curve: labour.wage_curve,
+        premium: params.policy.wage_premium.at(clock.year),
+    };
+    let gap = c.parent_age_gap_min;
     let mut rng = SimRng::new(clock.seed, clock.year, Stage::Immigration, 0);
     let n = poisson(mean, &mut rng);
     arrivals.0 = (0..n)
         .map(|_| {
-            let head_age = 25 + rng.below(30) as u8;
+            let ages = usize::from(m.arrival_max_age - m.arrival_min_age) + 1;
+            let head_age = m.arrival_min_age + rng.below(ages) as u8;
             let head_sex = if rng.chance(0.5) {
                 Sex::Male
             } else {
                 Sex::Female
             };
-            let mut members = vec![newcomer(&mut rng, c, head_age, head_sex, Role::Head)];
+            let mut members = vec![newcomer(&mut rng, &hiring, head_age, head_sex, Role::Head)];
             if rng.chance(c.couple_share) {
                 let sex = if head_sex == Sex::Male {
                     Sex::Female
@@ -378,16 +393,16 @@ pub fn admit_immigrants(
                     Sex::Male
                 };
                 let age = head_age.saturating_sub(2) + rng.below(5) as u8;
-                members.push(newcomer(&mut rng, c, age, sex, Role::Partner));
+                members.push(newcomer(&mut rng, &hiring, age, sex, Role::Partner));
             }
-            if head_age < 45 && rng.chance(0.5) {
-                let age = rng.below(usize::from(head_age - 22).min(17)) as u8;
+            if head_age < 45 && head_age > gap && rng.chance(m.arrival_child_probability) {
+                let age = rng.below(usize::from(head_age - gap).min(17)) as u8;
                 let sex = if rng.chance(0.5) {
                     Sex::Male
                 } else {
                     Sex::Female
                 };
-                members.push(newcomer(&mut rng, c, age, sex, Role::Child));
+                members.push(newcomer(&mut rng, &hiring, age, sex, Role::Child));
             }
             let savings = (c.savings_years_of_income * c.wages.services * labour.wage_index) as f32;
             Arrival {
@@ -398,19 +413,68 @@ pub fn admit_immigrants(
         .collect();
 }
 
-fn newcomer(rng: &mut SimRng, c: &CityConfig, age: u8, sex: Sex, role: Role) -> Newcomer {
+/// What an arriving adult who comes with a job needs: the chance of one
+/// (`arrival_employed_share`), the sectors' demand to draw it from, and this year's pay.
+struct Hiring<'a> {
+    share: f64,
+    demand: [f64; 6],
+    config: &'a Config,
+    wage_index: f64,
+    wage_curve: f64,
+    premium: f64,
+}
+
+/// The sector of an arriving adult's job, drawn in proportion to this year's labour demand
+/// from a uniform draw `u` in [0, 1); `None` when no sector wants anyone.
+pub fn arrival_sector(demand: &[f64; 6], u: f64) -> Option<Sector> {
+    let total: f64 = demand.iter().map(|d| d.max(0.0)).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let mut left = u * total;
+    let last = demand.iter().rposition(|&d| d > 0.0)?;
+    for (s, &d) in demand.iter().enumerate().take(last) {
+        left -= d.max(0.0);
+        if left < 0.0 {
+            return Some(Sector::ALL[s]);
+        }
+    }
+    Some(Sector::ALL[last])
+}
+
+fn newcomer(rng: &mut SimRng, hiring: &Hiring, age: u8, sex: Sex, role: Role) -> Newcomer {
+    let c = &hiring.config.city;
     let status = if age < 18 {
         Status::Child
     } else {
         Status::Unemployed
     };
+    let mut work = Work {
+        job: Job::new(status),
+        income: Income::newborn(rng, c.wage_sd_log),
+    };
+    let traits = Traits::draw(rng, c);
+    // Drawn last and only when some arrive employed, so the streams of a config where none
+    // do (the baseline) are untouched.
+    if status == Status::Unemployed
+        && hiring.share > 0.0
+        && rng.chance(hiring.share)
+        && let Some(sector) = arrival_sector(&hiring.demand, rng.uniform())
+    {
+        work.job = Job::employed(sector);
+        work.income.yuan = income_for(
+            hiring.config,
+            work.job,
+            work.income.skill,
+            hiring.wage_index,
+            hiring.wage_curve,
+            hiring.premium,
+        );
+    }
     Newcomer {
         person: Person { age, sex, role },
-        work: Work {
-            job: Job::new(status),
-            income: Income::newborn(rng, c.wage_sd_log),
-        },
-        traits: Traits::draw(rng, c),
+        work,
+        traits,
     }
 }
 
@@ -705,5 +769,161 @@ mod tests {
         assert!((some - none - 300.0).abs() < 1e-9, "{some} {none}");
         m.arrivals_per_vacancy = 0.0;
         assert_eq!(expected_arrivals(&m, 10_000.0, 0.0, 100.0, 1_000.0), none);
+    }
+
+    fn market() -> HousingMarket {
+        HousingMarket {
+            price_per_m2: 1.0,
+            last_growth: 0.0,
+            saleability: 0.5,
+            heat: 1.0,
+            trend: 0.0,
+            rent_per_m2: 1.0,
+            rental_vacancy: 0.1,
+        }
+    }
+
+    /// The family term reads the cohort `family_generation_gap_years` younger, for deciders
+    /// of `family_min_age` and over: another gap reads another cohort's departures.
+    #[test]
+    fn the_family_term_reads_the_cohort_one_generation_younger() {
+        let mut m = crate::config::baseline().migration;
+        assert_eq!(family_cohort(&m, 60, 1955), Some(1983));
+        assert_eq!(family_cohort(&m, 55, 1960), Some(1988));
+        assert_eq!(family_cohort(&m, 54, 1961), None);
+        let mut cohorts = Cohorts::default();
+        for birth in 1980..1990 {
+            cohorts.add_member(birth);
+        }
+        // Half of the 1980-84 cohort gone, none of the 1985-89 one.
+        for birth in 1980..1985 {
+            cohorts.add_emigrant(birth);
+        }
+        let family =
+            |m: &MigrationConfig| family_cohort(m, 60, 1955).map_or(0.0, |c| cohorts.left_share(c));
+        assert_eq!(family(&m), 1.0);
+        m.family_generation_gap_years = 31;
+        assert_eq!(family(&m), 0.0);
+        m.family_min_age = 65;
+        assert_eq!(family_cohort(&m, 60, 1955), None);
+        m.family_min_age = 45;
+        assert_eq!(family_cohort(&m, 50, 1965), Some(1996));
+    }
+
+    /// Coldness is the gap in winter lows over `coldness_scale_c`; the service gap weighs the
+    /// doctors' gap by `doctors_gap_weight` and the schools' by the rest.
+    #[test]
+    fn coldness_and_the_service_gap_follow_their_scale_and_weights() {
+        let mut c = crate::config::baseline();
+        let (labour, housing) = (LabourMarket::default(), market());
+        let at = |c: &Config| super::conditions(c, 2020, &labour, &housing);
+        // The baseline: lows 30 C colder than the destination's.
+        assert_eq!(at(&c).coldness, 1.0);
+        c.migration.coldness_scale_c = 15.0;
+        assert_eq!(at(&c).coldness, 2.0);
+        let s = c.city.services.clone();
+        let doctors = 1.0 - s.doctors_per_1000 / s.destination_doctors_per_1000;
+        let school = 1.0 - s.school_quality;
+        let gap = |c: &Config| at(c).service_gap;
+        assert!((gap(&c) - 0.5 * (doctors + school)).abs() < 1e-12);
+        c.migration.doctors_gap_weight = 1.0;
+        assert!((gap(&c) - doctors).abs() < 1e-12);
+        c.migration.doctors_gap_weight = 0.0;
+        assert!((gap(&c) - school).abs() < 1e-12);
+        c.migration.doctors_gap_weight = 0.8;
+        assert!((gap(&c) - (0.8 * doctors + 0.2 * school)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_arriving_job_is_drawn_in_proportion_to_demand() {
+        let demand = [1.0, 0.0, 0.0, 0.0, -5.0, 3.0];
+        assert_eq!(arrival_sector(&demand, 0.0), Some(Sector::Coal));
+        assert_eq!(arrival_sector(&demand, 0.2499), Some(Sector::Coal));
+        assert_eq!(arrival_sector(&demand, 0.25), Some(Sector::Public));
+        assert_eq!(arrival_sector(&demand, 0.999_999), Some(Sector::Public));
+        assert_eq!(arrival_sector(&[0.0; 6], 0.5), None);
+        let only = [0.0, 2.0, 0.0, 0.0, 0.0, 0.0];
+        assert_eq!(arrival_sector(&only, 0.7), Some(Sector::OtherResource));
+    }
+
+    /// Arriving heads' ages, children and jobs follow the arrival keys.
+    #[test]
+    fn arrivals_follow_their_ages_child_probability_and_employed_share() {
+        let arrive = |set: &dyn Fn(&mut Config)| {
+            let mut c = crate::config::baseline();
+            c.migration.immigrant_households_per_1000 = 0.0;
+            c.migration.arrivals_per_vacancy = 1.0;
+            set(&mut c);
+            let mut world = World::new();
+            world.insert_resource(Params(c));
+            world.insert_resource(Clock {
+                year: 2020,
+                start_year: 2015,
+                seed: 7,
+                scale: 0.01,
+            });
+            world.insert_resource(MigrationState::default());
+            world.insert_resource(market());
+            world.insert_resource(LabourMarket {
+                vacancies: 300,
+                wage_index: 1.0,
+                wage_curve: 1.0,
+                demand: [0.0, 0.0, 0.0, 10.0, 0.0, 0.0],
+                ..Default::default()
+            });
+            world.insert_resource(Arrivals::default());
+            world.insert_resource(Households::default());
+            let mut schedule = Schedule::default();
+            schedule.add_systems(admit_immigrants);
+            schedule.run(&mut world);
+            world.remove_resource::<Arrivals>().unwrap().0
+        };
+        let heads =
+            |a: &[Arrival]| -> Vec<u8> { a.iter().map(|a| a.members[0].person.age).collect() };
+        let children = |a: &[Arrival]| {
+            a.iter()
+                .flat_map(|a| &a.members)
+                .filter(|n| n.person.role == Role::Child)
+                .count()
+        };
+        let base = arrive(&|_| {});
+        assert!(base.len() > 200, "{}", base.len());
+        assert!(heads(&base).iter().all(|a| (25..=54).contains(a)));
+        assert!(children(&base) > 0);
+        let adults = base
+            .iter()
+            .flat_map(|a| &a.members)
+            .filter(|n| n.person.age >= 18);
+        assert!(
+            adults
+                .clone()
+                .all(|n| n.work.job.status == Status::Unemployed)
+        );
+
+        let older = arrive(&|c| {
+            c.migration.arrival_min_age = 40;
+            c.migration.arrival_max_age = 42;
+            c.migration.arrival_child_probability = 1.0;
+        });
+        assert!(heads(&older).iter().all(|a| (40..=42).contains(a)));
+        assert_eq!(
+            children(&older),
+            older.len(),
+            "every household brings a child"
+        );
+        let none = arrive(&|c| c.migration.arrival_child_probability = 0.0);
+        assert_eq!(children(&none), 0);
+
+        let employed = arrive(&|c| c.migration.arrival_employed_share = 1.0);
+        for n in employed.iter().flat_map(|a| &a.members) {
+            if n.person.age >= 18 {
+                assert_eq!(n.work.job, Job::employed(Sector::HighTech));
+                assert!(n.work.income.yuan > 0.0);
+            } else {
+                assert_eq!(n.work.job.status, Status::Child);
+            }
+        }
+        // As many households as when all arrive searching (the count is drawn first).
+        assert_eq!(employed.len(), base.len());
     }
 }

@@ -200,9 +200,17 @@ pub fn start_state(world: &mut World) -> Vec<StartFigure> {
     let stated_total: f64 = city.age_band_shares.iter().sum();
     let last = city.age_band_shares.len() - 1;
     for (b, share) in city.age_band_shares.iter().enumerate() {
-        let ages = if b == last { b * 5..121 } else { b * 5..b * 5 + 5 };
+        let ages = if b == last {
+            b * 5..121
+        } else {
+            b * 5..b * 5 + 5
+        };
         let n: u64 = all.ages[ages].iter().map(|a| a[0] + a[1]).sum();
-        let label = if b == last { format!("{}+", b * 5) } else { format!("{}-{}", b * 5, b * 5 + 4) };
+        let label = if b == last {
+            format!("{}+", b * 5)
+        } else {
+            format!("{}-{}", b * 5, b * 5 + 4)
+        };
         figures.push(StartFigure {
             measure: format!("share aged {label}"),
             stated: share / stated_total,

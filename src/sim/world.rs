@@ -92,7 +92,12 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
     let c = &config.city;
     let bands = &c.age_band_shares;
     let total: f64 = bands.iter().sum();
-    let men_under_60 = male_share_under_60(bands, c.sex_ratio);
+    let young_men = young_male_share(
+        bands,
+        c.sex_ratio,
+        c.male_share_decline,
+        c.male_share_decline_age,
+    );
     par_collect(n, |i| {
         let mut rng = setup.rng(PERSON | i as u64);
         let mut u = rng.uniform() * total;
@@ -105,8 +110,9 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
             u -= s;
         }
         let age = (band * 5 + rng.below(band_width(band, bands.len()))) as u8;
-        // Women outlive men: the male share falls with age after 60.
-        let male = men_under_60 - MALE_SHARE_FALL * f64::from(age.saturating_sub(60));
+        // Women outlive men: the male share falls with age after `male_share_decline_age`.
+        let male = young_men
+            - c.male_share_decline * f64::from(age.saturating_sub(c.male_share_decline_age));
         let sex = if rng.chance(male) {
             Sex::Male
         } else {
@@ -128,29 +134,29 @@ fn draw_people(config: &Config, setup: Streams, n: usize) -> Vec<Draft> {
     })
 }
 
-/// The yearly fall of the men's share with age above 60 (women outlive men).
-const MALE_SHARE_FALL: f64 = 0.004;
-
 /// Years in age band `band` of `n` five-year bands (the last is 15 years wide: 85-99).
 fn band_width(band: usize, n: usize) -> usize {
     if band == n - 1 { 15 } else { 5 }
 }
 
-/// The men's share under 60 that gives `sex_ratio` men per 100 women over the whole pyramid
-/// (`bands`: shares of five-year bands), the share falling `MALE_SHARE_FALL` a year above 60.
-fn male_share_under_60(bands: &[f64], sex_ratio: f64) -> f64 {
+/// The men's share up to `decline_age` that gives `sex_ratio` men per 100 women over the whole
+/// pyramid (`bands`: shares of five-year bands), the share falling `decline` a year of age
+/// above `decline_age` (women outlive men).
+fn young_male_share(bands: &[f64], sex_ratio: f64, decline: f64, decline_age: u8) -> f64 {
     let total: f64 = bands.iter().sum();
-    // The mean over residents of max(0, age - 60), ages even within their band.
-    let years_above_60: f64 = bands
+    // The mean over residents of max(0, age - decline_age), ages even within their band.
+    let years_above: f64 = bands
         .iter()
         .enumerate()
         .map(|(b, share)| {
             let width = band_width(b, bands.len());
-            let above: usize = (b * 5..b * 5 + width).map(|a| a.saturating_sub(60)).sum();
+            let above: usize = (b * 5..b * 5 + width)
+                .map(|a| a.saturating_sub(usize::from(decline_age)))
+                .sum();
             share / total * above as f64 / width as f64
         })
         .sum();
-    sex_ratio / (100.0 + sex_ratio) + MALE_SHARE_FALL * years_above_60
+    sex_ratio / (100.0 + sex_ratio) + decline * years_above
 }
 
 /// The probability that two independent adults of a band (a man and a woman) form a couple
@@ -171,25 +177,53 @@ fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(R
     let mut rng = setup.rng(HOUSEHOLDS);
     let mut homes = vec![(Role::Child, u32::MAX); people.len()];
     let mut heads: Vec<usize> = Vec::new();
-    let mut dependants = Vec::new();
-    let mut by_band: Vec<(Vec<usize>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); 20];
-    for (i, d) in people.iter().enumerate() {
-        let a = d.person.age;
-        let at_home = a < 18 || (a < 30 && rng.chance(c.young_adult_at_home_share));
-        if at_home {
-            dependants.push(i);
-        } else {
-            let slot = &mut by_band[usize::from(a / 5).min(19)];
-            if d.person.sex == Sex::Male {
-                slot.0.push(i)
+    // Each 18-29-year-old's draw for living with parents, in the order set-up always drew them.
+    let draws: Vec<f64> = people
+        .iter()
+        .map(|d| {
+            (18..30)
+                .contains(&d.person.age)
+                .then(|| rng.uniform())
+                .unwrap_or(1.0)
+        })
+        .collect();
+    let classify = |at_home_share: f64| {
+        let mut dependants = Vec::new();
+        let mut by_band: Vec<(Vec<usize>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); 20];
+        for (i, d) in people.iter().enumerate() {
+            let a = d.person.age;
+            if a < 18 || (a < 30 && draws[i] < at_home_share) {
+                dependants.push(i);
             } else {
-                slot.1.push(i)
+                let slot = &mut by_band[usize::from(a / 5).min(19)];
+                if d.person.sex == Sex::Male {
+                    slot.0.push(i)
+                } else {
+                    slot.1.push(i)
+                }
             }
         }
+        let independent: usize = by_band.iter().map(|(m, w)| m.len() + w.len()).sum();
+        let pairs: usize = by_band.iter().map(|(m, w)| m.len().min(w.len())).sum();
+        let couples = couple_share_for(people.len(), c.household_size, independent, pairs);
+        (dependants, by_band, couples)
+    };
+    // The stated household size: couples first; when even every possible couple leaves too
+    // many households, more young adults live with their parents (the least share that
+    // reaches the size, by bisection: the draws are fixed, so fewer households with each step).
+    let (mut dependants, mut by_band, mut couple_share) = classify(c.young_adult_at_home_share);
+    if couple_share > 1.0 {
+        let (mut lo, mut hi) = (c.young_adult_at_home_share, 1.0);
+        for _ in 0..30 {
+            let mid = 0.5 * (lo + hi);
+            if classify(mid).2 > 1.0 {
+                lo = mid
+            } else {
+                hi = mid
+            }
+        }
+        (dependants, by_band, couple_share) = classify(hi);
     }
-    let independent: usize = by_band.iter().map(|(m, w)| m.len() + w.len()).sum();
-    let pairs: usize = by_band.iter().map(|(m, w)| m.len().min(w.len())).sum();
-    let couple_share = couple_share_for(people.len(), c.household_size, independent, pairs);
     let mut n_households = 0u32;
     for (men, women) in &mut by_band {
         shuffle(men, &mut rng);
@@ -215,13 +249,16 @@ fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(R
             n_households += 1;
         }
     }
-    // Dependants join a household whose head is 22–40 years older (nearest such age).
+    // Dependants join a household whose head is `parent_age_gap_min`–`_max` years older
+    // (nearest such age).
     let mut by_head_age: Vec<Vec<u32>> = vec![Vec::new(); 121];
     for &h in &heads {
         by_head_age[usize::from(people[h].person.age)].push(homes[h].1);
     }
     for i in dependants {
-        let want = usize::from(people[i].person.age) + 22 + rng.below(19);
+        let gaps = usize::from(c.parent_age_gap_max - c.parent_age_gap_min) + 1;
+        let want =
+            usize::from(people[i].person.age) + usize::from(c.parent_age_gap_min) + rng.below(gaps);
         let found = (0..60).find_map(|k| {
             [want + k, want.saturating_sub(k)]
                 .into_iter()
@@ -337,12 +374,14 @@ fn house(
         .collect();
     qualities.sort_by(f32::total_cmp);
     let n_shanty = (c.shanty_estate_share * n_estates as f64).round() as usize;
+    // Build years spread evenly by quality over oldest..=newest.
+    let years = (c.newest_estate_year - c.oldest_estate_year + 1) as usize;
     let estates: Vec<Estate> = qualities
         .iter()
         .enumerate()
         .map(|(i, &q)| Estate {
             quality: q,
-            build_year: 1960 + (i * 55 / n_estates.max(1)) as i32,
+            build_year: c.oldest_estate_year + (i * years / n_estates.max(1)) as i32,
             shanty: i < n_shanty,
         })
         .collect();
@@ -350,10 +389,15 @@ fn house(
         let mut rng = setup.rng(DWELLING | i as u64);
         let e = rng.below(n_estates);
         let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
-        let shrink = if estates[e].shanty { 0.7 } else { 1.0 };
+        let shrink = if estates[e].shanty {
+            c.shanty_floor_area_factor
+        } else {
+            1.0
+        };
         Dwelling::new(
             e as u32,
-            ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink).clamp(25.0, 250.0) as f32,
+            ((c.mean_floor_area_m2 + c.floor_area_sd_m2 * z) * shrink)
+                .clamp(c.min_floor_area_m2, c.max_floor_area_m2) as f32,
             DwellingState::Vacant,
         )
     });
@@ -570,4 +614,100 @@ pub fn restore_world(state: WorldState) -> World {
     world.insert_resource(state.households.into_iter().collect::<Households>());
     world.spawn_batch(state.residents);
     world
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(set: impl Fn(&mut Config)) -> World {
+        crate::engine::par::init_task_pool(None);
+        let mut c = crate::config::baseline();
+        set(&mut c);
+        build_world(&c, 11, 0.002)
+    }
+
+    /// Estates are dated from `oldest_estate_year` (worst) up to `newest_estate_year`; start-year
+    /// homes lie within the floor-area bounds, and shanty homes are shrunk by their factor.
+    #[test]
+    fn the_start_stock_follows_its_build_years_and_floor_area_keys() {
+        let stock = |w: &World| w.resource::<HousingStock>().clone();
+        let base = stock(&world(|_| {}));
+        let years: Vec<i32> = base.estates.iter().map(|e| e.build_year).collect();
+        assert_eq!(years.first(), Some(&1960));
+        assert!(years.iter().all(|y| (1960..=2014).contains(y)));
+        assert!(years.windows(2).all(|w| w[0] <= w[1]), "by quality");
+        let dated = stock(&world(|c| {
+            c.city.oldest_estate_year = 1990;
+            c.city.newest_estate_year = 1999;
+        }));
+        // Six estates at this scale: 1990 + i × 10 / 6.
+        let years: Vec<i32> = dated.estates.iter().map(|e| e.build_year).collect();
+        assert_eq!(years, [1990, 1991, 1993, 1995, 1996, 1998]);
+
+        let areas = |s: &HousingStock, shanty: bool| -> Vec<f32> {
+            s.dwellings
+                .iter()
+                .filter(|d| s.estates[d.estate as usize].shanty == shanty)
+                .map(|d| d.floor_area_m2)
+                .collect()
+        };
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        let ratio = mean(&areas(&base, true)) / mean(&areas(&base, false));
+        assert!((0.6..0.8).contains(&ratio), "{ratio}");
+        let bounded = stock(&world(|c| {
+            c.city.min_floor_area_m2 = 60.0;
+            c.city.max_floor_area_m2 = 80.0;
+            c.city.shanty_floor_area_factor = 1.0;
+        }));
+        let all: Vec<f32> = bounded.dwellings.iter().map(|d| d.floor_area_m2).collect();
+        assert!(all.iter().all(|a| (60.0..=80.0).contains(a)));
+        assert!(all.contains(&60.0) && all.contains(&80.0));
+    }
+
+    /// The male share falls by `male_share_decline` a year above `male_share_decline_age`,
+    /// and dependants live with heads `parent_age_gap_min`–`_max` years older.
+    #[test]
+    fn residents_follow_the_male_share_decline_and_the_parent_age_gap() {
+        let people = |w: &mut World| -> Vec<(Person, HouseholdId)> {
+            w.query::<(&Person, &Member)>()
+                .iter(w)
+                .map(|(p, m)| (*p, m.0))
+                .collect()
+        };
+        let men_over_40 = |p: &[(Person, HouseholdId)]| {
+            p.iter()
+                .filter(|(p, _)| p.age > 40 && p.sex == Sex::Male)
+                .count()
+        };
+        let base = people(&mut world(|_| {}));
+        assert!(men_over_40(&base) > 100);
+        let steep = people(&mut world(|c| {
+            c.city.male_share_decline = 0.02;
+            c.city.male_share_decline_age = 15;
+        }));
+        // The share of men is below 0 from 41 (0.505 − 0.02 × 26).
+        assert_eq!(men_over_40(&steep), 0);
+
+        let mean_gap = |gap: u8| {
+            let p = people(&mut world(|c| {
+                c.city.parent_age_gap_min = gap;
+                c.city.parent_age_gap_max = gap;
+            }));
+            let head_age: std::collections::HashMap<HouseholdId, u8> = p
+                .iter()
+                .filter(|(p, _)| p.role == Role::Head)
+                .map(|(p, h)| (*h, p.age))
+                .collect();
+            let gaps: Vec<f64> = p
+                .iter()
+                .filter(|(p, _)| p.role == Role::Child && p.age < 18)
+                .map(|(p, h)| f64::from(head_age[h]) - f64::from(p.age))
+                .collect();
+            gaps.iter().sum::<f64>() / gaps.len() as f64
+        };
+        let (young, old) = (mean_gap(24), mean_gap(36));
+        assert!((young - 24.0).abs() < 2.0, "{young}");
+        assert!((old - 36.0).abs() < 2.0, "{old}");
+    }
 }
