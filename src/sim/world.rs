@@ -683,11 +683,21 @@ mod tests {
         let base = people(&mut world(|_| {}));
         assert!(men_over_40(&base) > 100);
         let steep = people(&mut world(|c| {
-            c.city.male_share_decline = 0.02;
-            c.city.male_share_decline_age = 15;
+            c.city.male_share_decline = 0.01;
+            c.city.male_share_decline_age = 40;
         }));
-        // The share of men is below 0 from 41 (0.505 − 0.02 × 26).
-        assert_eq!(men_over_40(&steep), 0);
+        let share_of_men = |p: &[(Person, HouseholdId)], ages: std::ops::Range<u8>| {
+            let band: Vec<_> = p.iter().filter(|(p, _)| ages.contains(&p.age)).collect();
+            band.iter().filter(|(p, _)| p.sex == Sex::Male).count() as f64 / band.len() as f64
+        };
+        // 0.01 a year from 40: about 0.35 fewer men at 70-84 than under 40 ...
+        let fall = share_of_men(&steep, 20..40) - share_of_men(&steep, 70..85);
+        assert!((0.25..0.45).contains(&fall), "{fall}");
+        // ... while the city as a whole keeps the stated sex ratio.
+        let men = steep.iter().filter(|(p, _)| p.sex == Sex::Male).count() as f64;
+        let ratio = 100.0 * men / (steep.len() as f64 - men);
+        let stated = crate::config::baseline().city.sex_ratio;
+        assert!((ratio - stated).abs() < 3.0, "{ratio} vs {stated}");
 
         let mean_gap = |gap: u8| {
             let p = people(&mut world(|c| {
