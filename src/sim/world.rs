@@ -181,10 +181,11 @@ fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(R
     let draws: Vec<f64> = people
         .iter()
         .map(|d| {
-            (18..30)
-                .contains(&d.person.age)
-                .then(|| rng.uniform())
-                .unwrap_or(1.0)
+            if (18..30).contains(&d.person.age) {
+                rng.uniform()
+            } else {
+                1.0
+            }
         })
         .collect();
     let classify = |at_home_share: f64| {
