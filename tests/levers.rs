@@ -148,7 +148,7 @@ fn a_sweep_point_equals_the_set_run_and_the_scenario_file_it_stands_for() {
     let explicit = scenario(
         dir.path(),
         "explicit",
-        "high_tech_jobs = [[2025, 0.0], [2035, 15000.0]]",
+        "high_tech_jobs = [[2015, 0.0], [2025, 0.0], [2035, 15000.0]]",
     );
     let explicit_run = dir.path().join("explicit_run");
     run(
