@@ -244,13 +244,26 @@ pub fn housing_starts(
     h.construction_rate * standing * margin.max(0.0)
 }
 
-/// This year's probability that an owner lists an empty home (or withdraws an unsold listing):
-/// a yearly hazard of `rate` at one bidder per listing, scaled by heat^`elasticity`, so that
-/// owners list more in a hot market and wait in a cold one (listings rise in booms: Ngai &
-/// Sheedy 2020). As a hazard, 1 − (1 − rate)^(heat^elasticity), it stays a probability however
-/// hot the market.
-pub fn listing_hazard(rate: f64, heat: f64, elasticity: f64) -> f64 {
-    1.0 - (1.0 - rate).powf(heat.powf(elasticity))
+/// How strongly owners of homes they do not live in want them on the market this year, as a
+/// multiple of the yearly hazards at one bidder per listing and the yield investors need:
+/// heat^`listing_heat` (owners time the market: listings rise in booms, Ngai & Sheedy 2020) ×
+/// exp(`sell_yield_sensitivity` × (`investor_yield` − `gross_yield`)). The second factor is the
+/// arbitrage that ties prices to rents from above: a home held empty or let is an investment,
+/// and its owner sells when it yields less than investors need, as investors buy when it yields
+/// more (Baptista et al. 2016: buy-to-let investors keep a home with a logistic probability in
+/// its expected yield, intensity 50 per unit; Poterba 1984: holding pays when rent covers the
+/// user cost). `gross_yield` is this year's rent over last year's price per quality-m², the same
+/// for every home.
+pub fn selling_pressure(h: &HousingConfig, heat: f64, gross_yield: f64) -> f64 {
+    heat.powf(h.listing_heat) * (h.sell_yield_sensitivity * (h.investor_yield - gross_yield)).exp()
+}
+
+/// This year's probability of a choice made at a yearly hazard of `rate` when the owner wants
+/// a sale `pressure` times as much as at the reference (`selling_pressure`): listing an empty
+/// home, or (at 1 / pressure) withdrawing an unsold listing. As a hazard,
+/// 1 − (1 − rate)^pressure, it stays a probability however strong the pressure.
+pub fn listing_hazard(rate: f64, pressure: f64) -> f64 {
+    1.0 - (1.0 - rate).powf(pressure)
 }
 
 /// The gross rental yield of buying a home of `area_quality` (floor area × quality) to let at
@@ -529,10 +542,11 @@ pub fn release_vacated(
         let reference = f64::from(d.last_sale_price);
         d.ask = asking_price(h, comparable(d, estates), market.heat, reference) as f32;
     };
-    // Owners time the market: they list empty homes more and withdraw listings less when buyers
-    // compete for them.
-    let relist = listing_hazard(h.relist_rate, market.heat, h.listing_heat);
-    let withdraw = listing_hazard(h.withdrawal_rate, market.heat, -h.listing_heat);
+    // Owners of homes they do not live in list them more, and withdraw listings less, when buyers
+    // compete for them and when the homes yield less than investors need.
+    let pressure = selling_pressure(h, market.heat, market.rent_per_m2 / price);
+    let relist = listing_hazard(h.relist_rate, pressure);
+    let withdraw = listing_hazard(h.withdrawal_rate, 1.0 / pressure);
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
     let abandoned = std::sync::atomic::AtomicU64::new(0);
@@ -577,8 +591,10 @@ pub fn release_vacated(
     for (d, tenure, reason) in left {
         let sell = match (tenure, reason) {
             (Tenure::Renter, _) => 0.0,
-            (Tenure::Owner, VacateReason::Emigrated) => h.emigrant_sell_share,
-            (Tenure::Owner, VacateReason::Dissolved) => h.heir_sell_share,
+            (Tenure::Owner, VacateReason::Emigrated) => {
+                listing_hazard(h.emigrant_sell_share, pressure)
+            }
+            (Tenure::Owner, VacateReason::Dissolved) => listing_hazard(h.heir_sell_share, pressure),
         };
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
@@ -1048,28 +1064,47 @@ mod tests {
 
     #[test]
     fn owners_list_more_and_withdraw_less_when_buyers_compete() {
+        let mut h = crate::config::baseline().housing;
+        h.listing_heat = 1.0;
+        let y = h.investor_yield;
+        assert!((selling_pressure(&h, 1.0, y) - 1.0).abs() < 1e-12);
         assert!(
-            (listing_hazard(0.12, 1.0, 1.0) - 0.12).abs() < 1e-12,
+            (listing_hazard(0.12, selling_pressure(&h, 1.0, y)) - 0.12).abs() < 1e-12,
             "the base rate"
         );
         let (hot, cold) = (
-            listing_hazard(0.12, 4.0, 1.0),
-            listing_hazard(0.12, 0.25, 1.0),
+            listing_hazard(0.12, selling_pressure(&h, 4.0, y)),
+            listing_hazard(0.12, selling_pressure(&h, 0.25, y)),
         );
         assert!(hot > 0.12 && cold < 0.12, "{hot} {cold}");
         assert!(
-            listing_hazard(0.12, 1e6, 1.0) <= 1.0,
-            "a probability however hot"
-        );
-        assert!(
-            listing_hazard(0.3, 4.0, -1.0) < 0.3,
+            listing_hazard(0.3, 1.0 / selling_pressure(&h, 4.0, y)) < 0.3,
             "withdrawals fall as heat rises"
         );
+        h.listing_heat = 0.0;
         assert_eq!(
-            listing_hazard(0.12, 4.0, 0.0),
+            listing_hazard(0.12, selling_pressure(&h, 4.0, y)),
             0.12,
             "no timing: the base rate"
         );
+    }
+
+    #[test]
+    fn owners_of_homes_they_do_not_live_in_sell_when_rents_yield_less_than_investors_need() {
+        let mut h = crate::config::baseline().housing;
+        h.sell_yield_sensitivity = 50.0;
+        let need = h.investor_yield;
+        let at = |y: f64| listing_hazard(0.12, selling_pressure(&h, 1.0, y));
+        assert!((at(need) - 0.12).abs() < 1e-12, "the base rate at the yield investors need");
+        assert!(at(0.01) > at(0.02) && at(0.02) > at(need) && at(need) > at(0.08));
+        // The BoE form: the odds of keeping fall by exp(sensitivity) per unit of yield.
+        let ratio = selling_pressure(&h, 1.0, 0.01) / selling_pressure(&h, 1.0, 0.02);
+        assert!((ratio - (0.01f64 * 50.0).exp()).abs() < 1e-12);
+        assert!(at(-1.0) <= 1.0 && at(1.0) >= 0.0, "a probability however far from the need");
+        let withdraw = |y: f64| listing_hazard(0.3, 1.0 / selling_pressure(&h, 1.0, y));
+        assert!(withdraw(0.01) < withdraw(need) && withdraw(need) < withdraw(0.08));
+        h.sell_yield_sensitivity = 0.0;
+        assert_eq!(selling_pressure(&h, 1.0, 0.01), 1.0, "no arbitrage: yields do not matter");
     }
 
     #[test]
