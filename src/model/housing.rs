@@ -1080,13 +1080,19 @@ mod tests {
         let mut h = crate::config::baseline().housing;
         h.listing_heat = 1.0;
         assert_eq!(market_timing(&h, 1.0), 1.0);
-        assert!((listing_probability(0.12, 1.0, 0.0) - 0.12).abs() < 1e-12, "the base rate");
+        assert!(
+            (listing_probability(0.12, 1.0, 0.0) - 0.12).abs() < 1e-12,
+            "the base rate"
+        );
         let (hot, cold) = (
             listing_probability(0.12, market_timing(&h, 4.0), 0.0),
             listing_probability(0.12, market_timing(&h, 0.25), 0.0),
         );
         assert!(hot > 0.12 && cold < 0.12, "{hot} {cold}");
-        assert!(listing_probability(0.12, 1e6, 0.0) <= 1.0, "a probability however hot");
+        assert!(
+            listing_probability(0.12, 1e6, 0.0) <= 1.0,
+            "a probability however hot"
+        );
         assert!((withdrawal_probability(0.3, 1.0, 0.0) - 0.3).abs() < 1e-12);
         assert!(
             withdrawal_probability(0.3, market_timing(&h, 4.0), 0.0) < 0.3,
@@ -1102,7 +1108,10 @@ mod tests {
         h.deposit_rate = crate::config::Series(vec![(2015, 0.02)]);
         h.investor_yield_sd = 0.3;
         let share = |y: f64| yield_sellers(&h, 2020, y);
-        assert!((share(0.02) - 0.5).abs() < 1e-12, "half at the deposit rate");
+        assert!(
+            (share(0.02) - 0.5).abs() < 1e-12,
+            "half at the deposit rate"
+        );
         assert!(share(0.01) > share(0.015) && share(0.015) > 0.5 && share(0.03) < 0.5);
         assert!(share(1e-9) <= 1.0 && share(1e-9) > 0.999 && share(1.0) >= 0.0);
         // Needs spread like investors': the log-odds move by π / (√3 sd) per unit of log yield.
@@ -1110,8 +1119,9 @@ mod tests {
         let slope = (logit(share(0.01)) - logit(share(0.03))) / 3f64.ln();
         assert!((slope - std::f64::consts::PI / (3f64.sqrt() * 0.3)).abs() < 1e-9);
         // More spread: fewer sell below the deposit rate.
+        let narrow = share(0.01);
         h.investor_yield_sd = 0.6;
-        assert!(yield_sellers(&h, 2020, 0.01) < share(0.01));
+        assert!(yield_sellers(&h, 2020, 0.01) < narrow);
         // Those who sell on the yield list, and do not withdraw.
         assert!((listing_probability(0.12, 1.0, 0.5) - (1.0 - 0.88 * 0.5)).abs() < 1e-12);
         assert!((withdrawal_probability(0.3, 1.0, 0.5) - 0.15).abs() < 1e-12);
