@@ -300,6 +300,7 @@ pub struct HousingConfig {
     pub withdrawal_rate: f64,
     pub relist_rate: f64,
     pub listing_heat: f64,
+    pub deposit_rate: Series,
     pub loss_aversion: f64,
     pub upgrade_rate: f64,
     pub upgrade_buy_share: f64,

@@ -718,6 +718,7 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("housing.withdrawal_rate", h.withdrawal_rate, 0.0, 1.0);
     k.range("housing.relist_rate", h.relist_rate, 0.0, 1.0);
     k.range("housing.listing_heat", h.listing_heat, 0.0, 3.0);
+    k.series("housing.deposit_rate", &h.deposit_rate, 0.0001, 0.3);
     k.range("housing.loss_aversion", h.loss_aversion, 0.0, 2.0);
     k.range("housing.upgrade_rate", h.upgrade_rate, 0.0, 1.0);
     k.range("housing.upgrade_buy_share", h.upgrade_buy_share, 0.0, 1.0);

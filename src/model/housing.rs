@@ -244,13 +244,39 @@ pub fn housing_starts(
     h.construction_rate * standing * margin.max(0.0)
 }
 
-/// This year's probability that an owner lists an empty home (or withdraws an unsold listing):
-/// a yearly hazard of `rate` at one bidder per listing, scaled by heat^`elasticity`, so that
-/// owners list more in a hot market and wait in a cold one (listings rise in booms: Ngai &
-/// Sheedy 2020). As a hazard, 1 − (1 − rate)^(heat^elasticity), it stays a probability however
-/// hot the market.
-pub fn listing_hazard(rate: f64, heat: f64, elasticity: f64) -> f64 {
-    1.0 - (1.0 - rate).powf(heat.powf(elasticity))
+/// How much more readily owners time a sale when buyers compete: heat^`listing_heat` multiplies
+/// their yearly hazard of listing (and divides that of withdrawing a listing), so listings rise in
+/// booms and fall in busts (Ngai & Sheedy 2020).
+pub fn market_timing(h: &HousingConfig, heat: f64) -> f64 {
+    heat.powf(h.listing_heat)
+}
+
+/// The arbitrage that ties prices to rents from above: the share of owners of homes they do not
+/// live in (held empty or let) who sell this year because the home yields less than its price
+/// would earn on deposit. A home held or let is an investment: investors buy when a listing yields
+/// more than they need, and owners sell when their home yields less (Baptista et al. 2016: a
+/// buy-to-let investor keeps a home with a logistic probability in its yield; Poterba 1984: holding
+/// pays when the rent covers the forgone interest). What owners need is spread across them as
+/// investors' needs are (log-sd `investor_yield_sd`) around the deposit rate (`deposit_rate`), as a
+/// log-logistic with that spread: 1 / (1 + (yield / deposit rate)^(π / (√3 × sd))), a half when the
+/// home yields the deposit rate. `gross_yield` is this year's rent over last year's price per
+/// quality-m², the same for every home.
+pub fn yield_sellers(h: &HousingConfig, year: i32, gross_yield: f64) -> f64 {
+    let shape = std::f64::consts::PI / (3f64.sqrt() * h.investor_yield_sd);
+    1.0 / (1.0 + (gross_yield / h.deposit_rate.at(year)).powf(shape))
+}
+
+/// This year's probability that the owner of a home they do not live in puts it on the market:
+/// a yearly hazard of `rate` scaled by the market timing (`timing`: 1 − (1 − rate)^timing), or,
+/// independently, because it yields too little (a share `sellers`, `yield_sellers`).
+pub fn listing_probability(rate: f64, timing: f64, sellers: f64) -> f64 {
+    1.0 - (1.0 - rate).powf(timing) * (1.0 - sellers)
+}
+
+/// This year's probability that an unsold listing is withdrawn (kept empty): a yearly hazard of
+/// `rate` scaled by 1 / `timing`, for owners who do not sell on the yield (1 − `sellers`).
+pub fn withdrawal_probability(rate: f64, timing: f64, sellers: f64) -> f64 {
+    (1.0 - (1.0 - rate).powf(1.0 / timing)) * (1.0 - sellers)
 }
 
 /// The gross rental yield of buying a home of `area_quality` (floor area × quality) to let at
@@ -529,10 +555,13 @@ pub fn release_vacated(
         let reference = f64::from(d.last_sale_price);
         d.ask = asking_price(h, comparable(d, estates), market.heat, reference) as f32;
     };
-    // Owners time the market: they list empty homes more and withdraw listings less when buyers
-    // compete for them.
-    let relist = listing_hazard(h.relist_rate, market.heat, h.listing_heat);
-    let withdraw = listing_hazard(h.withdrawal_rate, market.heat, -h.listing_heat);
+    // Owners of homes they do not live in list them more, and withdraw listings less, when buyers
+    // compete for them and when the homes yield less than a deposit.
+    let timing = market_timing(h, market.heat);
+    let sellers = yield_sellers(h, clock.year, market.rent_per_m2 / price);
+    let list_chance = |rate: f64| listing_probability(rate, timing, sellers);
+    let relist = list_chance(h.relist_rate);
+    let withdraw = withdrawal_probability(h.withdrawal_rate, timing, sellers);
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
     let abandoned = std::sync::atomic::AtomicU64::new(0);
@@ -577,8 +606,8 @@ pub fn release_vacated(
     for (d, tenure, reason) in left {
         let sell = match (tenure, reason) {
             (Tenure::Renter, _) => 0.0,
-            (Tenure::Owner, VacateReason::Emigrated) => h.emigrant_sell_share,
-            (Tenure::Owner, VacateReason::Dissolved) => h.heir_sell_share,
+            (Tenure::Owner, VacateReason::Emigrated) => list_chance(h.emigrant_sell_share),
+            (Tenure::Owner, VacateReason::Dissolved) => list_chance(h.heir_sell_share),
         };
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
@@ -1051,28 +1080,56 @@ mod tests {
 
     #[test]
     fn owners_list_more_and_withdraw_less_when_buyers_compete() {
+        let mut h = crate::config::baseline().housing;
+        h.listing_heat = 1.0;
+        assert_eq!(market_timing(&h, 1.0), 1.0);
         assert!(
-            (listing_hazard(0.12, 1.0, 1.0) - 0.12).abs() < 1e-12,
+            (listing_probability(0.12, 1.0, 0.0) - 0.12).abs() < 1e-12,
             "the base rate"
         );
         let (hot, cold) = (
-            listing_hazard(0.12, 4.0, 1.0),
-            listing_hazard(0.12, 0.25, 1.0),
+            listing_probability(0.12, market_timing(&h, 4.0), 0.0),
+            listing_probability(0.12, market_timing(&h, 0.25), 0.0),
         );
         assert!(hot > 0.12 && cold < 0.12, "{hot} {cold}");
         assert!(
-            listing_hazard(0.12, 1e6, 1.0) <= 1.0,
+            listing_probability(0.12, 1e6, 0.0) <= 1.0,
             "a probability however hot"
         );
+        assert!((withdrawal_probability(0.3, 1.0, 0.0) - 0.3).abs() < 1e-12);
         assert!(
-            listing_hazard(0.3, 4.0, -1.0) < 0.3,
+            withdrawal_probability(0.3, market_timing(&h, 4.0), 0.0) < 0.3,
             "withdrawals fall as heat rises"
         );
-        assert_eq!(
-            listing_hazard(0.12, 4.0, 0.0),
-            0.12,
-            "no timing: the base rate"
+        h.listing_heat = 0.0;
+        assert_eq!(market_timing(&h, 4.0), 1.0, "no timing: the base rate");
+    }
+
+    #[test]
+    fn owners_of_homes_they_do_not_live_in_sell_when_rents_yield_less_than_a_deposit() {
+        let mut h = crate::config::baseline().housing;
+        h.deposit_rate = crate::config::Series(vec![(2015, 0.02)]);
+        h.investor_yield_sd = 0.3;
+        let share = |y: f64| yield_sellers(&h, 2020, y);
+        assert!(
+            (share(0.02) - 0.5).abs() < 1e-12,
+            "half at the deposit rate"
         );
+        assert!(share(0.01) > share(0.015) && share(0.015) > 0.5 && share(0.03) < 0.5);
+        assert!(share(1e-9) <= 1.0 && share(1e-9) > 0.999 && share(1.0) >= 0.0);
+        // Needs spread like investors': the log-odds move by π / (√3 sd) per unit of log yield.
+        let logit = |p: f64| (p / (1.0 - p)).ln();
+        let slope = (logit(share(0.01)) - logit(share(0.03))) / 3f64.ln();
+        assert!((slope - std::f64::consts::PI / (3f64.sqrt() * 0.3)).abs() < 1e-9);
+        // More spread: fewer sell below the deposit rate.
+        let narrow = share(0.01);
+        h.investor_yield_sd = 0.6;
+        assert!(yield_sellers(&h, 2020, 0.01) < narrow);
+        // Those who sell on the yield list, and do not withdraw.
+        assert!((listing_probability(0.12, 1.0, 0.5) - (1.0 - 0.88 * 0.5)).abs() < 1e-12);
+        assert!((withdrawal_probability(0.3, 1.0, 0.5) - 0.15).abs() < 1e-12);
+        assert_eq!(listing_probability(0.12, 1.0, 1.0), 1.0);
+        assert_eq!(withdrawal_probability(0.3, 1.0, 1.0), 0.0);
     }
 
     #[test]
