@@ -166,9 +166,10 @@ fn split_code(line: &str) -> (&str, Option<&str>) {
 /// Whether the last comma-separated part of a comment reads as a unit (`yuan/m2`, `Mt`,
 /// `per year`, `0-1`, `degrees C`) rather than the end of the meaning (`men`, `inclusive`).
 fn is_unit(part: &str) -> bool {
-    const WORDS: [&str; 8] = [
+    const WORDS: [&str; 9] = [
         "people",
         "households",
+        "year",
         "years",
         "m2",
         "Mt",
