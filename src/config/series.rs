@@ -1,7 +1,7 @@
 //! Exogenous time series: piecewise-linear points `[[year, value], ...]` in calendar years,
 //! constant after the last point. Validation requires the first point at or before
-//! `run.start_year`, so a series always says what it is in every simulated year. Only drivers (geology, wages, climate, construction,
-//! policy) are series; no model output ever is.
+//! `run.start_year`, so a series says what it is in every simulated year. Only drivers
+//! (geology, wages, climate, construction, policy) are series; no model output ever is.
 
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};

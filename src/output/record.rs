@@ -199,22 +199,15 @@ pub fn start_state(world: &mut World) -> Vec<StartFigure> {
     }];
     let stated_total: f64 = city.age_band_shares.iter().sum();
     let last = city.age_band_shares.len() - 1;
+    let mut in_band = vec![0u64; last + 1];
+    for (a, n) in all.ages.iter().enumerate() {
+        in_band[(a / 5).min(last)] += n[0] + n[1];
+    }
     for (b, share) in city.age_band_shares.iter().enumerate() {
-        let ages = if b == last {
-            b * 5..121
-        } else {
-            b * 5..b * 5 + 5
-        };
-        let n: u64 = all.ages[ages].iter().map(|a| a[0] + a[1]).sum();
-        let label = if b == last {
-            format!("{}+", b * 5)
-        } else {
-            format!("{}-{}", b * 5, b * 5 + 4)
-        };
         figures.push(StartFigure {
-            measure: format!("share aged {label}"),
+            measure: format!("share aged {}", age_band_label(b)),
             stated: share / stated_total,
-            built: n as f64 / agents.max(1) as f64,
+            built: in_band[b] as f64 / agents.max(1) as f64,
         });
     }
     let men: u64 = all.ages.iter().map(|a| a[Sex::Male as usize]).sum();

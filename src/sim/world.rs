@@ -165,7 +165,7 @@ fn young_male_share(bands: &[f64], sex_ratio: f64, decline: f64, decline_age: u8
 /// bands allow. Outside 0-1 when the stated size cannot be reached with these adults (too many
 /// living with parents, or too few of one sex): the built size, in `manifest.json`, then
 /// differs from the stated one.
-pub fn couple_share_for(n: usize, household_size: f64, independent: usize, pairs: usize) -> f64 {
+fn couple_share_for(n: usize, household_size: f64, independent: usize, pairs: usize) -> f64 {
     let couples = independent as f64 - n as f64 / household_size;
     couples / pairs.max(1) as f64
 }
