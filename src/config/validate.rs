@@ -437,12 +437,6 @@ fn check(c: &Config, k: &mut Checker) {
         500.0,
     );
     k.range(
-        "labour.public_jobs_adjustment",
-        l.public_jobs_adjustment,
-        0.0,
-        1.0,
-    );
-    k.range(
         "labour.public_jobs_transfer_share",
         l.public_jobs_transfer_share,
         0.0,
@@ -532,6 +526,7 @@ fn check(c: &Config, k: &mut Checker) {
         0.0,
         15.0,
     );
+    k.sectors("labour.demand_adjustment", &l.demand_adjustment, 0.01, 1.0);
     k.range(
         "labour.wage_curve_elasticity",
         l.wage_curve_elasticity,

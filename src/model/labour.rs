@@ -70,6 +70,8 @@ impl CoalSector {
 /// Labour demand and the year's labour-market figures, in agents.
 #[derive(Resource, Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LabourMarket {
+    /// Jobs each sector wants this year. Employers close only part of the gap to the year's
+    /// target (`adjust_demand`), so last year's value is state.
     pub demand: [f64; 6],
     /// Jobs left unfilled after this year's matching.
     pub vacancies: u64,
@@ -85,9 +87,6 @@ pub struct LabourMarket {
     pub reference_unemployment_rate: f64,
     /// Destination (southern) mean wage, yuan/yr.
     pub destination_wage: f64,
-    /// Public-sector jobs wanted this year before policy posts: they follow population with
-    /// a lag (`public_jobs`), so last year's value is state.
-    pub public_jobs: f64,
     /// This year's hires over job seekers: the chance that a year of local search found a
     /// job. Migration reads it (the unemployed leave more when it is low).
     pub job_finding_rate: f64,
@@ -134,16 +133,23 @@ pub struct DemandDrivers {
     pub public_jobs: f64,
 }
 
-/// Public-sector jobs the city wants this year, before policy posts: a target of
+/// Public-sector jobs the city's budget would keep this year, before policy posts:
 /// `public_jobs_per_1000` per resident, where the share `public_jobs_transfer_share` paid by
-/// central transfers counts the start-year population rather than today's, approached by the
-/// share `public_jobs_adjustment` of the gap each year (posts go by not being refilled).
-pub fn public_jobs(l: &LabourConfig, population: f64, start: f64, last: Option<f64>) -> f64 {
+/// central transfers counts the start-year population rather than today's.
+pub fn public_jobs(l: &LabourConfig, population: f64, start: f64) -> f64 {
     let tau = l.public_jobs_transfer_share;
-    let target = l.public_jobs_per_1000 * ((1.0 - tau) * population + tau * start) / 1000.0;
+    l.public_jobs_per_1000 * ((1.0 - tau) * population + tau * start) / 1000.0
+}
+
+/// This year's jobs wanted per sector: last year's (`None` in the start year: the target)
+/// moved by the share `demand_adjustment` of the gap to this year's target. Employers do not
+/// follow their market at once: public posts go by not being refilled, local services follow
+/// spending and basic jobs as the local multiplier builds up, plants tied to local coal switch
+/// to coal from elsewhere or close over a few years. A speed of 1 is the target itself.
+pub fn adjust_demand(speed: [f64; 6], last: Option<[f64; 6]>, target: [f64; 6]) -> [f64; 6] {
     match last {
         None => target,
-        Some(last) => last + l.public_jobs_adjustment * (target - last),
+        Some(last) => std::array::from_fn(|s| target[s] - (1.0 - speed[s]) * (target[s] - last[s])),
     }
 }
 
@@ -407,13 +413,6 @@ pub fn set_labour_demand(
     let p = &params.policy;
     let y = clock.year;
     let population = residents.iter().count() as f64;
-    // Public posts carry over from last year (none in the first year: at the target).
-    market.public_jobs = public_jobs(
-        &params.labour,
-        population,
-        (params.city.population * clock.scale).round(),
-        (y > clock.start_year).then_some(market.public_jobs),
-    );
     let drivers = DemandDrivers {
         years: clock.years_since_start(),
         coal_output_ratio: coal.output_mt
@@ -426,9 +425,19 @@ pub fn set_labour_demand(
         firm_creation_boost: p.firm_creation_boost.at(y),
         doctors_gain_per_1000: p.doctors_per_1000_gain.at(y),
         support_jobs_per_doctor: p.support_jobs_per_doctor,
-        public_jobs: market.public_jobs,
+        public_jobs: public_jobs(
+            &params.labour,
+            population,
+            (params.city.population * clock.scale).round(),
+        ),
     };
-    market.demand = labour_demand(&params.city, &params.labour, &drivers);
+    let target = labour_demand(&params.city, &params.labour, &drivers);
+    // Jobs wanted carry over from last year (none in the first year: at the target).
+    market.demand = adjust_demand(
+        params.labour.demand_adjustment.as_array(),
+        (y > clock.start_year).then_some(market.demand),
+        target,
+    );
 }
 
 /// A job seeker: random priority and id (to break ties).
@@ -947,28 +956,50 @@ mod tests {
         assert!(other_resource_ratio(&l, 0.5, 3) > 0.5, "elasticity below 1");
     }
 
-    /// Public jobs start at their ratio to residents, then close a share of the gap to the
-    /// target each year; the share paid by central transfers counts the start population.
+    /// Public jobs are a ratio to residents; the share paid by central transfers counts the
+    /// start population.
     #[test]
-    fn public_jobs_follow_population_with_a_lag_and_transfers() {
+    fn public_jobs_follow_population_and_transfers() {
         let mut l = crate::config::baseline().labour;
         l.public_jobs_per_1000 = 50.0;
-        l.public_jobs_adjustment = 0.25;
         l.public_jobs_transfer_share = 0.5;
-        assert_eq!(public_jobs(&l, 10_000.0, 10_000.0, None), 500.0);
-        // Population halves: the target is 50/1000 × (0.5 × 5,000 + 0.5 × 10,000) = 375,
-        // and a quarter of the gap from 500 closes in the first year.
-        let first = public_jobs(&l, 5_000.0, 10_000.0, Some(500.0));
-        assert!((first - 468.75).abs() < 1e-9, "{first}");
-        let mut jobs = first;
-        for _ in 0..60 {
-            jobs = public_jobs(&l, 5_000.0, 10_000.0, Some(jobs));
-        }
-        assert!((jobs - 375.0).abs() < 1e-3, "{jobs}");
-        // Full adjustment and no transfers: the old fixed ratio.
-        l.public_jobs_adjustment = 1.0;
+        assert_eq!(public_jobs(&l, 10_000.0, 10_000.0), 500.0);
+        // Population halves: 50/1000 × (0.5 × 5,000 + 0.5 × 10,000) = 375.
+        assert!((public_jobs(&l, 5_000.0, 10_000.0) - 375.0).abs() < 1e-9);
+        // No transfers: the plain ratio.
         l.public_jobs_transfer_share = 0.0;
-        assert_eq!(public_jobs(&l, 5_000.0, 10_000.0, Some(500.0)), 250.0);
+        assert_eq!(public_jobs(&l, 5_000.0, 10_000.0), 250.0);
+    }
+
+    /// Jobs wanted start at the target, then close each sector's share of the gap a year: a
+    /// speed of 1 follows the target exactly, a lower one approaches it geometrically, and a
+    /// target that stops moving is reached only gradually (no one-year jump in layoffs).
+    #[test]
+    fn employers_close_their_share_of_the_gap_to_the_jobs_they_want() {
+        let speed = [1.0, 0.5, 1.0, 1.0, 0.25, 0.2];
+        let start = [100.0, 200.0, 300.0, 400.0, 500.0, 600.0];
+        assert_eq!(adjust_demand(speed, None, start), start);
+        let target = [50.0, 100.0, 0.3, 200.0, 300.0, 400.0];
+        let first = adjust_demand(speed, Some(start), target);
+        assert_eq!(first[0], 50.0);
+        assert_eq!(first[2], 0.3, "a speed of 1 is the target to the last bit");
+        assert!((first[1] - 150.0).abs() < 1e-9, "{first:?}");
+        assert!((first[4] - 450.0).abs() < 1e-9, "{first:?}");
+        assert!((first[5] - 560.0).abs() < 1e-9, "{first:?}");
+        let mut jobs = first;
+        let mut cuts = Vec::new();
+        for _ in 0..80 {
+            let next = adjust_demand(speed, Some(jobs), target);
+            cuts.push(jobs[4] - next[4]);
+            jobs = next;
+        }
+        assert!(
+            cuts.windows(2).all(|w| w[1] < w[0]),
+            "cuts taper off: {cuts:?}"
+        );
+        for s in 0..6 {
+            assert!((jobs[s] - target[s]).abs() < 1e-3, "{jobs:?}");
+        }
     }
 
     /// With efficiency below 1, hires fall short of the vacancies when seekers are few
