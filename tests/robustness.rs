@@ -828,6 +828,8 @@ fn check_passes_on_the_baseline() {
 }
 
 /// A sink that breaks the world after one year: the next year's check names year and rule.
+/// It empties a mine below nothing, a stock no later year refills (a broken price would be
+/// replaced by the next year's sales before the check).
 struct Saboteur(i32);
 
 impl Sink for Saboteur {
@@ -838,8 +840,9 @@ impl Sink for Saboteur {
     ) -> anyhow::Result<()> {
         if record.summary.year == self.0 {
             world
-                .resource_mut::<shrinkcity::model::housing::HousingMarket>()
-                .price_per_m2 = -1.0;
+                .resource_mut::<shrinkcity::model::labour::CoalSector>()
+                .mines[0]
+                .reserve_mt = -5.0;
         }
         Ok(())
     }
