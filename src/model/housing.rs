@@ -348,13 +348,90 @@ impl Offers {
 /// Listings grouped by estate, estates in descending quality; buyers walk it from the top,
 /// and take an estate's cheapest listing.
 struct ListingBook {
+    /// The estates with listings left, as their positions in `opening` (so in walk order).
     order: Vec<u32>,
+    /// The estates with listings when the book opened, in walk order.
+    opening: Vec<u32>,
     /// Each estate's listings, the cheapest ask last.
-    by_estate: Vec<Vec<DwellingId>>,
+    by_estate: Vec<Vec<Listing>>,
     /// The ask and the floor area × quality of the cheapest listing of each estate in `order`
     /// (same positions), so a buyer's walk reads one short array instead of a dwelling per
     /// estate.
     top: Vec<(f32, f32)>,
+    /// The best yield of the estates' cheapest listings, for investors.
+    yields: BestYield,
+}
+
+/// A listing as the book holds it: what buyers compare, copied from its dwelling when the book
+/// opens (nothing changes a listing while the book is open), so that sorting an estate's
+/// listings and taking one read no dwelling.
+#[derive(Clone, Copy, Debug)]
+struct Listing {
+    ask: f32,
+    /// Floor area × quality.
+    area_quality: f32,
+    id: DwellingId,
+}
+
+/// The best gross yield among the estates' cheapest listings: a tournament tree over the
+/// estates' walk positions when the book opened. An investor reads the winner at the root
+/// instead of computing every estate's yield, and a take replays only the matches above its
+/// estate. The winner is what a scan in walk order finds: the highest yield (`total_cmp`), the
+/// first in the walk among equal ones.
+struct BestYield {
+    rent_per_m2: f64,
+    /// Leaves from `leaves` on (one per walk position), matches above them (the final at 1):
+    /// the walk position that wins and its yield, `None` where every estate below has sold
+    /// out.
+    nodes: Vec<Option<(u32, f64)>>,
+    leaves: usize,
+}
+
+impl BestYield {
+    /// The tree of `tops` (ask, floor area × quality), in walk order.
+    fn new(rent_per_m2: f64, tops: &[(f32, f32)]) -> Self {
+        let leaves = tops.len().next_power_of_two();
+        let mut nodes = vec![None; 2 * leaves];
+        for (pos, &(ask, area_quality)) in tops.iter().enumerate() {
+            let y = rental_yield_of(rent_per_m2, area_quality, ask);
+            nodes[leaves + pos] = Some((pos as u32, y));
+        }
+        for k in (1..leaves).rev() {
+            nodes[k] = Self::winner(nodes[2 * k], nodes[2 * k + 1]);
+        }
+        BestYield {
+            rent_per_m2,
+            nodes,
+            leaves,
+        }
+    }
+
+    /// The better of two entrants, `left` (earlier in the walk) when their yields are equal.
+    fn winner(left: Option<(u32, f64)>, right: Option<(u32, f64)>) -> Option<(u32, f64)> {
+        match (left, right) {
+            (Some(l), Some(r)) if r.1.total_cmp(&l.1).is_gt() => Some(r),
+            (None, r) => r,
+            (l, _) => l,
+        }
+    }
+
+    /// The walk position (when the book opened) of the best yield, and that yield.
+    fn best(&self) -> Option<(u32, f64)> {
+        self.nodes[1]
+    }
+
+    /// The estate at walk position `slot` now offers `top` (ask, floor area × quality), or
+    /// nothing.
+    fn offer(&mut self, slot: u32, top: Option<(f32, f32)>) {
+        let mut k = self.leaves + slot as usize;
+        self.nodes[k] = top.map(|(ask, area_quality)| {
+            (slot, rental_yield_of(self.rent_per_m2, area_quality, ask))
+        });
+        while k > 1 {
+            k /= 2;
+            self.nodes[k] = Self::winner(self.nodes[2 * k], self.nodes[2 * k + 1]);
+        }
+    }
 }
 
 /// The dwellings a year's trading starts from, each list in id order: occupied homes in
@@ -411,50 +488,48 @@ impl Openings {
 }
 
 impl ListingBook {
-    /// The book of `listings` (in id order).
-    fn new(stock: &HousingStock, listings: &[DwellingId]) -> Self {
-        let mut by_estate = vec![Vec::new(); stock.estates.len()];
-        for &d in listings {
-            by_estate[stock.dwellings[d.0 as usize].estate as usize].push(d);
+    /// The book of `listings` (in id order), investors reading yields at `rent_per_m2`.
+    fn new(stock: &HousingStock, listings: &[DwellingId], rent_per_m2: f64) -> Self {
+        let mut by_estate: Vec<Vec<Listing>> = vec![Vec::new(); stock.estates.len()];
+        for &id in listings {
+            let dw = &stock.dwellings[id.0 as usize];
+            by_estate[dw.estate as usize].push(Listing {
+                ask: dw.ask,
+                area_quality: dw.floor_area_m2 * stock.estates[dw.estate as usize].quality,
+                id,
+            });
         }
         for l in &mut by_estate {
             // Dearest first, so the cheapest is popped first; ties by id.
-            l.sort_unstable_by(|a: &DwellingId, b| {
-                let ask = |d: &DwellingId| stock.dwellings[d.0 as usize].ask;
-                ask(b).total_cmp(&ask(a)).then(b.cmp(a))
-            });
+            l.sort_unstable_by(|a, b| b.ask.total_cmp(&a.ask).then(b.id.cmp(&a.id)));
         }
-        let mut order: Vec<u32> = (0..stock.estates.len() as u32)
+        let mut opening: Vec<u32> = (0..stock.estates.len() as u32)
             .filter(|&e| !by_estate[e as usize].is_empty())
             .collect();
-        order.sort_by(|a, b| {
+        opening.sort_by(|a, b| {
             stock.estates[*b as usize]
                 .quality
                 .total_cmp(&stock.estates[*a as usize].quality)
                 .then(a.cmp(b))
         });
-        let mut book = ListingBook {
-            top: Vec::with_capacity(order.len()),
-            order,
+        let top: Vec<(f32, f32)> = opening
+            .iter()
+            .map(|&e| {
+                Self::top_of(&by_estate[e as usize]).expect("estates in the book have listings")
+            })
+            .collect();
+        ListingBook {
+            order: (0..opening.len() as u32).collect(),
+            yields: BestYield::new(rent_per_m2, &top),
+            opening,
             by_estate,
-        };
-        for pos in 0..book.order.len() {
-            let top = book.top_of(stock, pos);
-            book.top.push(top);
+            top,
         }
-        book
     }
 
-    fn top_of(&self, stock: &HousingStock, pos: usize) -> (f32, f32) {
-        let e = self.order[pos] as usize;
-        let d = *self.by_estate[e]
-            .last()
-            .expect("estates in the book have listings");
-        let dw = &stock.dwellings[d.0 as usize];
-        (
-            dw.ask,
-            dw.floor_area_m2 * stock.estates[dw.estate as usize].quality,
-        )
+    /// The ask and floor area × quality of the cheapest of an estate's `listings`.
+    fn top_of(listings: &[Listing]) -> Option<(f32, f32)> {
+        listings.last().map(|l| (l.ask, l.area_quality))
     }
 
     fn len(&self) -> usize {
@@ -467,7 +542,6 @@ impl ListingBook {
     /// seen.
     fn buy(
         &mut self,
-        stock: &HousingStock,
         budget: f64,
         better_than: f32,
         preference: f64,
@@ -485,47 +559,41 @@ impl ListingBook {
             }
         }
         let pos = chosen.or(fallback)?;
-        Some(self.take(stock, pos))
+        Some(self.take(pos))
     }
 
-    /// An investor takes the listing with the best gross yield at `rent_per_m2`, if it yields
-    /// at least `required`.
-    fn invest(
-        &mut self,
-        stock: &HousingStock,
-        rent_per_m2: f64,
-        required: f64,
-    ) -> Option<DwellingId> {
-        let yield_of =
-            |&(ask, area_quality): &(f32, f32)| rental_yield_of(rent_per_m2, area_quality, ask);
-        let (pos, best) = self
-            .top
-            .iter()
-            .map(yield_of)
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
-        (best >= required).then(|| self.take(stock, pos))
+    /// An investor takes the listing with the best gross yield, if it yields at least
+    /// `required`.
+    fn invest(&mut self, required: f64) -> Option<DwellingId> {
+        let (slot, best) = self.yields.best()?;
+        let pos = self
+            .order
+            .binary_search(&slot)
+            .expect("the best yield is an estate in the book");
+        (best >= required).then(|| self.take(pos))
     }
 
     /// A listing from the worst estate, for a renter when nothing else is empty.
-    fn take_worst(&mut self, stock: &HousingStock) -> Option<DwellingId> {
+    fn take_worst(&mut self) -> Option<DwellingId> {
         let pos = self.order.len().checked_sub(1)?;
-        Some(self.take(stock, pos))
+        Some(self.take(pos))
     }
 
     /// Take the cheapest listing of the estate at `pos` in the walk.
-    fn take(&mut self, stock: &HousingStock, pos: usize) -> DwellingId {
-        let e = self.order[pos] as usize;
-        let d = self.by_estate[e]
-            .pop()
-            .expect("estates in the book have listings");
-        if self.by_estate[e].is_empty() {
-            self.order.remove(pos);
-            self.top.remove(pos);
-        } else {
-            self.top[pos] = self.top_of(stock, pos);
+    fn take(&mut self, pos: usize) -> DwellingId {
+        let slot = self.order[pos];
+        let listings = &mut self.by_estate[self.opening[slot as usize] as usize];
+        let taken = listings.pop().expect("estates in the book have listings");
+        let next = Self::top_of(listings);
+        match next {
+            Some(top) => self.top[pos] = top,
+            None => {
+                self.order.remove(pos);
+                self.top.remove(pos);
+            }
         }
-        d
+        self.yields.offer(slot, next);
+        taken.id
     }
 }
 
@@ -818,13 +886,16 @@ pub fn trade_homes(
         wants_to_buy: true,
         better_than: 0.0,
     }));
-    movers.sort_unstable_by_key(|m| m.key);
+    // Keys are unique, so any sort gives this order. A stable sort merges the long runs the
+    // movers come in (each part of the households in id order, then formations, arrivals and
+    // investors, each in key order) instead of sorting them from scratch.
+    movers.sort_by_key(|m| m.key);
     let mut rng = SimRng::new(clock.seed, year, Stage::Housing, 0);
     shuffle(&mut movers, &mut rng);
 
     // Match. Renters take an empty home to let, else one an absent owner lets for the first
     // time, else the cheapest listing of the worst estate.
-    let mut book = ListingBook::new(&stock, &for_sale);
+    let mut book = ListingBook::new(&stock, &for_sale, market.rent_per_m2);
     let listings = book.len();
     // What the market offered when it opened: a buyer who could afford a listing they want,
     // or an investor whom the best yield satisfied, bids, whether or not a home is left by
@@ -848,7 +919,7 @@ pub fn trade_homes(
             let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
             let required = h.investor_yield * (h.investor_yield_sd * z).exp();
             bidders += u64::from(required <= best_yield);
-            if let Some(d) = book.invest(&stock, market.rent_per_m2, required) {
+            if let Some(d) = book.invest(required) {
                 let_out.push(d);
             }
             continue;
@@ -864,7 +935,7 @@ pub fn trade_homes(
             buyers += 1;
             bidders += u64::from(offers.affordable(m.budget_yuan, m.better_than));
             let (budget, better_than) = (m.budget_yuan, m.better_than);
-            if let Some(d) = book.buy(&stock, budget, better_than, h.quality_preference, &mut rng) {
+            if let Some(d) = book.buy(budget, better_than, h.quality_preference, &mut rng) {
                 placed.push((m, d, Tenure::Owner));
                 continue;
             }
@@ -874,7 +945,7 @@ pub fn trade_homes(
                 lettings += 1;
                 Some(d)
             } else {
-                held.pop().or_else(|| book.take_worst(&stock))
+                held.pop().or_else(|| book.take_worst())
             };
             if let Some(d) = d {
                 placed.push((m, d, Tenure::Renter));
@@ -1187,24 +1258,15 @@ mod tests {
         crate::engine::par::init_task_pool(None);
         let stock = two_estates([[300_000.0, 250_000.0], [900_000.0, 800_000.0]]);
         let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
-        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale);
-        assert_eq!(
-            book.buy(&stock, 1e9, 0.0, 1.0, &mut rng),
-            Some(DwellingId(3))
-        );
-        assert_eq!(
-            book.buy(&stock, 850_000.0, 0.0, 1.0, &mut rng),
-            Some(DwellingId(1))
-        );
+        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
+        assert_eq!(book.buy(1e9, 0.0, 1.0, &mut rng), Some(DwellingId(3)));
+        assert_eq!(book.buy(850_000.0, 0.0, 1.0, &mut rng), Some(DwellingId(1)));
         // Nothing left under 280,000.
-        assert_eq!(book.buy(&stock, 280_000.0, 0.0, 1.0, &mut rng), None);
+        assert_eq!(book.buy(280_000.0, 0.0, 1.0, &mut rng), None);
         assert_eq!(book.len(), 2);
         // An owner of a 100 m² home of quality 0.61 trades up only to the better estate.
-        assert_eq!(book.buy(&stock, 350_000.0, 61.0, 1.0, &mut rng), None);
-        assert_eq!(
-            book.buy(&stock, 1e9, 61.0, 1.0, &mut rng),
-            Some(DwellingId(2))
-        );
+        assert_eq!(book.buy(350_000.0, 61.0, 1.0, &mut rng), None);
+        assert_eq!(book.buy(1e9, 61.0, 1.0, &mut rng), Some(DwellingId(2)));
     }
 
     #[test]
@@ -1213,12 +1275,63 @@ mod tests {
         // Yields at a rent of 200 a quality-m²: 4% and 4.8% in the poor estate, 3.5% and 3.1%
         // in the good one.
         let stock = two_estates([[300_000.0, 250_000.0], [800_000.0, 900_000.0]]);
-        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale);
-        assert_eq!(book.invest(&stock, 200.0, 0.05), None);
-        assert_eq!(book.invest(&stock, 200.0, 0.045), Some(DwellingId(1)));
-        assert_eq!(book.invest(&stock, 200.0, 0.034), Some(DwellingId(0)));
-        assert_eq!(book.invest(&stock, 200.0, 0.034), Some(DwellingId(2)));
-        assert_eq!(book.invest(&stock, 200.0, 0.034), None);
+        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
+        assert_eq!(book.invest(0.05), None);
+        assert_eq!(book.invest(0.045), Some(DwellingId(1)));
+        assert_eq!(book.invest(0.034), Some(DwellingId(0)));
+        assert_eq!(book.invest(0.034), Some(DwellingId(2)));
+        assert_eq!(book.invest(0.034), None);
+    }
+
+    /// Investors take what a scan of every estate's cheapest listing finds (the best yield, the
+    /// first in the walk among equal ones) while buyers and renters empty the book around them.
+    #[test]
+    fn investors_take_what_a_scan_of_every_estate_finds() {
+        crate::engine::par::init_task_pool(None);
+        let mut rng = SimRng::new(7, 2020, Stage::Housing, 0);
+        let mut stock = HousingStock::default();
+        for e in 0..37u32 {
+            stock.estates.push(Estate {
+                // Some estates of equal quality: the walk orders them by id.
+                quality: 0.5 + (e % 9) as f32 * 0.1,
+                build_year: 2000,
+                shanty: false,
+            });
+        }
+        for i in 0..600u32 {
+            let mut d = Dwelling::new(rng.below(37) as u32, 80.0, DwellingState::ForSale);
+            // Few distinct asks, so that equal yields meet.
+            d.ask = 200_000.0 + 50_000.0 * rng.below(4) as f32;
+            d.floor_area_m2 = if i % 3 == 0 { 60.0 } else { 80.0 };
+            stock.dwellings.push(d);
+        }
+        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
+        let mut taken = 0;
+        while book.len() > 0 {
+            let scan = book
+                .top
+                .iter()
+                .map(|&(ask, area_quality)| rental_yield_of(200.0, area_quality, ask))
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            let (pos, best) = scan.expect("listings are left");
+            let required = if rng.chance(0.8) { best } else { best * 1.01 };
+            let expected = (best >= required).then(|| {
+                let e = book.opening[book.order[pos] as usize] as usize;
+                book.by_estate[e].last().expect("a listing").id
+            });
+            assert_eq!(book.invest(required), expected);
+            taken += usize::from(expected.is_some());
+            // Buyers and renters take listings in between.
+            if rng.chance(0.5) {
+                book.buy(300_000.0, 0.0, 0.5, &mut rng);
+            } else if rng.chance(0.2) {
+                book.take_worst();
+            }
+        }
+        assert!(taken > 100, "{taken}");
+        assert_eq!(book.yields.best(), None);
+        assert_eq!(book.invest(0.0), None);
     }
 
     /// The one split pass finds what a scan per list finds, each list in id order.

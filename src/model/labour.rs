@@ -260,6 +260,41 @@ pub fn retirement_hazard(
     }
 }
 
+/// This year's `retirement_hazard`, and the statutory `retirement_age` of those born mid-year
+/// `year − age`, for every sex, sector (or none) and age: worked out once a year, so that the
+/// pass over residents looks them up instead of working out the rules for each resident.
+struct RetirementTable {
+    /// By sex and sector (`row`), then by age: (hazard, statutory age).
+    rows: Vec<[(f64, f64); 256]>,
+}
+
+impl RetirementTable {
+    fn new(l: &LabourConfig, year: i32) -> Self {
+        let sectors = || std::iter::once(None).chain(Sector::ALL.map(Some));
+        let rows = [Sex::Male, Sex::Female]
+            .into_iter()
+            .flat_map(|sex| sectors().map(move |sector| (sex, sector)))
+            .map(|(sex, sector)| {
+                std::array::from_fn(|age| {
+                    let age = age as u8;
+                    let birth = f64::from(year - i32::from(age)) + 0.5;
+                    (
+                        retirement_hazard(l, sex, sector, age, year),
+                        retirement_age(l, sex, sector, birth),
+                    )
+                })
+            })
+            .collect();
+        RetirementTable { rows }
+    }
+
+    /// (hazard, statutory age) of a resident of `sex` and `sector` aged `age`.
+    fn get(&self, sex: Sex, sector: Option<Sector>, age: u8) -> (f64, f64) {
+        let row = sex as usize * (Sector::ALL.len() + 1) + sector.map_or(0, |s| s as usize + 1);
+        self.rows[row][usize::from(age)]
+    }
+}
+
 /// How a resident's labour status changed this year, for the gross flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
@@ -496,6 +531,7 @@ pub fn separate_and_enter(
     });
     let participation = params.city.labour_force_participation;
     let internal_years = l.internal_retirement_years.as_array();
+    let retirement = RetirementTable::new(l, clock.year);
     let premium = params.policy.wage_premium.at(clock.year);
     let (wage_index, wage_curve) = (market.wage_index, market.wage_curve);
     let c = &params.0;
@@ -516,20 +552,17 @@ pub fn separate_and_enter(
         |part, (id, person, mut work)| {
             let mut rng = streams.rng(id.0);
             let Work { job, income } = *work;
+            let (hazard, statutory) = retirement.get(person.sex, job.sector, person.age);
             // Only the employed, the unemployed and the inactive retire.
             let retire = match job.status {
-                Status::Employed | Status::Unemployed | Status::Inactive => {
-                    retirement_hazard(l, person.sex, job.sector, person.age, clock.year)
-                }
+                Status::Employed | Status::Unemployed | Status::Inactive => hazard,
                 _ => 0.0,
             };
             let near_retirement = job.sector.is_some_and(|s| {
                 let years = internal_years[s as usize];
-                years > 0.0 && layoff[s as usize] > 0.0 && {
-                    let birth = f64::from(clock.year - i32::from(person.age)) + 0.5;
-                    let statutory = retirement_age(l, person.sex, job.sector, birth);
-                    f64::from(person.age) + years >= statutory
-                }
+                years > 0.0
+                    && layoff[s as usize] > 0.0
+                    && f64::from(person.age) + years >= statutory
             });
             let (next, flow) = transition(
                 l,
@@ -763,6 +796,31 @@ mod tests {
         // Staff women: 55 -> 58.
         let staff = retirement_age(&l, Sex::Female, Some(Sector::Public), 1982.0);
         assert_eq!(staff, 58.0);
+    }
+
+    /// The yearly table looks up what the rules give for every sex, sector and age.
+    #[test]
+    fn the_retirement_table_holds_what_the_rules_give() {
+        let mut l = crate::config::baseline().labour;
+        l.staff_sectors = vec![Sector::Public, Sector::Services];
+        for year in [2015, 2030, 2045] {
+            let table = RetirementTable::new(&l, year);
+            for sex in [Sex::Male, Sex::Female] {
+                for sector in std::iter::once(None).chain(Sector::ALL.map(Some)) {
+                    for age in 0..=u8::MAX {
+                        let birth = f64::from(year - i32::from(age)) + 0.5;
+                        assert_eq!(
+                            table.get(sex, sector, age),
+                            (
+                                retirement_hazard(&l, sex, sector, age, year),
+                                retirement_age(&l, sex, sector, birth)
+                            ),
+                            "{year} {sex:?} {sector:?} {age}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Which sectors' women retire at the staff age is `labour.staff_sectors`: a city whose
