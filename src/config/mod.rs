@@ -192,9 +192,11 @@ fn from_table(
     let config: Config = serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
         let key = e.path().to_string();
         let (file, line) = origin(&key);
+        let now = renamed(&key).map_or(String::new(), |new| {
+            format!("; it was replaced by `{new}` (`shrinkcity keys {new}` says what it means)")
+        });
         ConfigError::Invalid {
             file,
-            key,
             line,
             // serde adds "\nin `key`", which the error already names: keep one line.
             message: e
@@ -203,7 +205,9 @@ fn from_table(
                 .lines()
                 .filter(|l| !l.starts_with("in `"))
                 .collect::<Vec<_>>()
-                .join("; "),
+                .join("; ")
+                + &now,
+            key,
         }
     })?;
     validate::validate(&config).map_err(|v| {
@@ -409,7 +413,10 @@ fn overrides_apply(table: &mut Table, assignment: &str) -> Result<(), ConfigErro
                     }
                 })
                 .collect();
-            return Err(unknown_key(one_line(key), closest(key, &candidates)));
+            let suggestion = renamed(key)
+                .map(str::to_string)
+                .or_else(|| closest(key, &candidates));
+            return Err(unknown_key(one_line(key), suggestion));
         };
         if i + 1 == parts.len() {
             if matches!(entry, Value::Table(t) if !lever::is_pending(t)) {
@@ -458,6 +465,23 @@ fn parse_value(raw: &str) -> Value {
 }
 
 /// The candidate with the smallest edit distance, if it is close enough to be a typo.
+/// Keys that are gone, with the key that now holds what they set, so that an old config is
+/// told where its value went.
+const RENAMED: &[(&str, &str)] = &[
+    (
+        "labour.public_jobs_adjustment",
+        "labour.demand_adjustment.public",
+    ),
+    ("city.male_share", "city.sex_ratio"),
+];
+
+fn renamed(key: &str) -> Option<&'static str> {
+    RENAMED
+        .iter()
+        .find(|(old, _)| *old == key)
+        .map(|(_, new)| *new)
+}
+
 fn closest(key: &str, candidates: &[String]) -> Option<String> {
     candidates
         .iter()
@@ -509,6 +533,20 @@ mod tests {
         let e = load(None, &["migration.climate_wieght=0".into()]).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("migration.climate_weight"), "{msg}");
+    }
+
+    #[test]
+    fn a_key_that_was_replaced_points_to_its_successor() {
+        let e = load(None, &["labour.public_jobs_adjustment=0.2".into()]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("labour.demand_adjustment.public"), "{msg}");
+        let text = BASELINE_TOML.replace("[labour]\n", "[labour]\npublic_jobs_adjustment = 0.2\n");
+        let msg = from_str(&text).unwrap_err().to_string();
+        assert!(
+            msg.contains("replaced by `labour.demand_adjustment.public`"),
+            "{msg}"
+        );
+        assert!(msg.contains("line"), "{msg}");
     }
 
     #[test]
