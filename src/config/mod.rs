@@ -464,7 +464,6 @@ fn parse_value(raw: &str) -> Value {
         .unwrap_or_else(|| Value::String(raw.into()))
 }
 
-/// The candidate with the smallest edit distance, if it is close enough to be a typo.
 /// Keys that are gone, with the key that now holds what they set, so that an old config is
 /// told where its value went.
 const RENAMED: &[(&str, &str)] = &[
@@ -482,6 +481,7 @@ fn renamed(key: &str) -> Option<&'static str> {
         .map(|(_, new)| *new)
 }
 
+/// The candidate with the smallest edit distance, if it is close enough to be a typo.
 fn closest(key: &str, candidates: &[String]) -> Option<String> {
     candidates
         .iter()

@@ -901,11 +901,7 @@ pub fn trade_homes(
     // or an investor whom the best yield satisfied, bids, whether or not a home is left by
     // their turn.
     let offers = Offers::new(&book);
-    let best_yield = book
-        .top
-        .iter()
-        .map(|&(ask, area_quality)| rental_yield_of(market.rent_per_m2, area_quality, ask))
-        .fold(0.0, f64::max);
+    let best_yield = book.yields.best().map_or(0.0, |(_, y)| y);
     shuffle(&mut to_let, &mut rng);
     shuffle(&mut held, &mut rng);
     let let_empty = to_let.len() as u64;

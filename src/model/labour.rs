@@ -142,10 +142,10 @@ pub fn public_jobs(l: &LabourConfig, population: f64, start: f64) -> f64 {
 }
 
 /// This year's jobs wanted per sector: last year's (`None` in the start year: the target)
-/// moved by the share `demand_adjustment` of the gap to this year's target. Employers do not
-/// follow their market at once: public posts go by not being refilled, local services follow
-/// spending and basic jobs as the local multiplier builds up, plants tied to local coal switch
-/// to coal from elsewhere or close over a few years. A speed of 1 is the target itself.
+/// moved by the share `demand_adjustment` of the gap to this year's target: employers need not
+/// follow their market at once (public posts go by not being refilled; plants tied to local
+/// coal switch to coal from elsewhere or close over a few years). A speed of 1 is the target
+/// itself.
 pub fn adjust_demand(speed: [f64; 6], last: Option<[f64; 6]>, target: [f64; 6]) -> [f64; 6] {
     match last {
         None => target,

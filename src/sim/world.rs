@@ -256,8 +256,8 @@ fn form_households(config: &Config, setup: Streams, people: &[Draft]) -> (Vec<(R
     for &h in &heads {
         by_head_age[usize::from(people[h].person.age)].push(homes[h].1);
     }
+    let gaps = usize::from(c.parent_age_gap_max - c.parent_age_gap_min) + 1;
     for i in dependants {
-        let gaps = usize::from(c.parent_age_gap_max - c.parent_age_gap_min) + 1;
         let want =
             usize::from(people[i].person.age) + usize::from(c.parent_age_gap_min) + rng.below(gaps);
         let found = (0..60).find_map(|k| {
