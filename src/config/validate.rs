@@ -673,6 +673,18 @@ fn check(c: &Config, k: &mut Checker) {
     k.series("housing.mortgage_rate", &h.mortgage_rate, 0.0, 0.3);
     k.range("housing.holding_cost", h.holding_cost, 0.0, 0.2);
     k.range("housing.expectation_weight", h.expectation_weight, 0.0, 5.0);
+    k.range(
+        "housing.national_expectation_share",
+        h.national_expectation_share,
+        0.0,
+        1.0,
+    );
+    k.series(
+        "housing.national_price_growth",
+        &h.national_price_growth,
+        -0.5,
+        0.5,
+    );
     k.range("housing.market_memory", h.market_memory, 0.0, 0.95);
     k.range(
         "housing.tenure_sensitivity",
