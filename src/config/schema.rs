@@ -285,7 +285,7 @@ pub struct HousingConfig {
     pub mortgage_rate: Series,
     pub holding_cost: f64,
     pub expectation_weight: f64,
-    pub national_expectation_share: f64,
+    pub national_expectation_weight: f64,
     pub national_price_growth: Series,
     pub market_memory: f64,
     pub tenure_sensitivity: f64,

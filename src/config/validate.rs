@@ -674,10 +674,10 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("housing.holding_cost", h.holding_cost, 0.0, 0.2);
     k.range("housing.expectation_weight", h.expectation_weight, 0.0, 5.0);
     k.range(
-        "housing.national_expectation_share",
-        h.national_expectation_share,
+        "housing.national_expectation_weight",
+        h.national_expectation_weight,
         0.0,
-        1.0,
+        5.0,
     );
     k.series(
         "housing.national_price_growth",

@@ -201,14 +201,14 @@ pub fn learn(h: &HousingConfig, was: f64, now: f64) -> f64 {
 
 /// The yearly return of owning over renting, per yuan of price: the rent saved (`rent` per
 /// quality-m² over `price` per quality-m²) less the user cost of owning (mortgage rate and
-/// holding costs) plus the expected price growth: a share `expectation_weight` of the growth
-/// buyers have seen (adaptive expectations), which mixes the city's recent trend (`trend`) with
-/// last year's national growth (`national_price_growth`) in the proportion
-/// `national_expectation_share`. Positive when buying is the better deal.
+/// holding costs) plus the price growth buyers expect: a share `expectation_weight` of the city's
+/// recent trend (`trend`; adaptive expectations) and a share `national_expectation_weight` of last
+/// year's national growth (`national_price_growth`, an exogenous series). Positive when buying is
+/// the better deal.
 pub fn owning_gain(h: &HousingConfig, year: i32, price: f64, rent: f64, trend: f64) -> f64 {
-    let nu = h.national_expectation_share;
-    let seen = (1.0 - nu) * trend + nu * h.national_price_growth.at(year - 1);
-    rent / price - h.mortgage_rate.at(year) - h.holding_cost + h.expectation_weight * seen
+    let expected = h.expectation_weight * trend
+        + h.national_expectation_weight * h.national_price_growth.at(year - 1);
+    rent / price - h.mortgage_rate.at(year) - h.holding_cost + expected
 }
 
 /// The probability of choosing to buy (rather than rent or stay): a logit whose odds are
@@ -1114,7 +1114,7 @@ mod tests {
     #[test]
     fn buying_gains_with_rents_and_expected_growth_and_loses_with_mortgage_rates() {
         let mut h = crate::config::baseline().housing;
-        h.national_expectation_share = 0.0;
+        h.national_expectation_weight = 0.0;
         let base = owning_gain(&h, 2020, 8000.0, 200.0, 0.0);
         assert!(owning_gain(&h, 2020, 8000.0, 300.0, 0.0) > base);
         assert!(owning_gain(&h, 2020, 8000.0, 200.0, 0.05) > base);
@@ -1134,21 +1134,21 @@ mod tests {
         let mut h = crate::config::baseline().housing;
         h.national_price_growth =
             crate::config::Series(vec![(2015, 0.0), (2019, 0.0), (2020, -0.1)]);
-        h.expectation_weight = 1.0;
-        h.national_expectation_share = 0.0;
-        let local_only = |h: &HousingConfig, year| owning_gain(h, year, 8000.0, 200.0, 0.0);
-        let (plain_2020, plain_2021) = (local_only(&h, 2020), local_only(&h, 2021));
-        h.national_expectation_share = 0.4;
-        let after_fall = local_only(&h, 2021);
+        h.expectation_weight = 0.5;
+        h.national_expectation_weight = 0.0;
+        let gain = |h: &HousingConfig, year, trend| owning_gain(h, year, 8000.0, 200.0, trend);
+        let (plain_2020, plain_2021) = (gain(&h, 2020, 0.0), gain(&h, 2021, 0.0));
+        h.national_expectation_weight = 0.4;
+        let after_fall = gain(&h, 2021, 0.0);
         assert!(
             (plain_2021 - after_fall - 0.04).abs() < 1e-12,
             "{plain_2021} {after_fall}"
         );
         // The fall of 2020 is news in 2021, not in 2020.
-        assert!((local_only(&h, 2020) - plain_2020).abs() < 1e-12);
-        // The city's own trend keeps the rest of the weight.
-        let mixed = owning_gain(&h, 2020, 8000.0, 200.0, 0.05);
-        assert!((mixed - plain_2020 - 0.6 * 0.05).abs() < 1e-12, "{mixed}");
+        assert!((gain(&h, 2020, 0.0) - plain_2020).abs() < 1e-12);
+        // The city's own trend adds its own share, whatever the national weight.
+        let mixed = gain(&h, 2020, 0.05);
+        assert!((mixed - plain_2020 - 0.5 * 0.05).abs() < 1e-12, "{mixed}");
     }
 
     #[test]
