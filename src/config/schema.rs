@@ -304,6 +304,7 @@ pub struct HousingConfig {
     pub listing_heat: f64,
     pub deposit_rate: Series,
     pub loss_aversion: f64,
+    pub gain_listing: f64,
     pub upgrade_rate: f64,
     pub upgrade_buy_share: f64,
     pub trade_up_step: f64,

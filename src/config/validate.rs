@@ -727,6 +727,7 @@ fn check(c: &Config, k: &mut Checker) {
     k.range("housing.listing_heat", h.listing_heat, 0.0, 3.0);
     k.series("housing.deposit_rate", &h.deposit_rate, 0.0001, 0.3);
     k.range("housing.loss_aversion", h.loss_aversion, 0.0, 2.0);
+    k.range("housing.gain_listing", h.gain_listing, 0.0, 10.0);
     k.range("housing.upgrade_rate", h.upgrade_rate, 0.0, 1.0);
     k.range("housing.upgrade_buy_share", h.upgrade_buy_share, 0.0, 1.0);
     k.range("housing.trade_up_step", h.trade_up_step, 1.0, 5.0);

@@ -192,6 +192,19 @@ pub fn asking_price(h: &HousingConfig, comparable: f64, heat: f64, reference: f6
     comparable * (h.ask_markup + h.ask_heat * heat.ln() + h.loss_aversion * loss).exp()
 }
 
+/// How much more readily an owner lists a home they do not live in when it is worth more than
+/// it last cost (`reference`, 0 if unknown): (`value` / `reference`)^`gain_listing` for a gain,
+/// 1 otherwise. It multiplies the market timing of the listing hazard (`listing_probability`), so
+/// owners realise gains readily (the disposition effect: Shefrin & Statman 1985; Odean 1998);
+/// owners facing a loss ask more instead (`asking_price`).
+pub fn gain_timing(h: &HousingConfig, value: f64, reference: f64) -> f64 {
+    if reference > 0.0 && value > reference {
+        (value / reference).powf(h.gain_listing)
+    } else {
+        1.0
+    }
+}
+
 /// What sellers and buyers carry from year to year: last year's reading `was`, updated with
 /// this year's `now` in proportion 1 − `market_memory` (adaptive expectations, Nerlove 1958:
 /// people learn from several past years, not only the last one).
@@ -631,8 +644,11 @@ pub fn release_vacated(
     // compete for them and when the homes yield less than a deposit.
     let timing = market_timing(h, market.heat);
     let sellers = yield_sellers(h, clock.year, market.rent_per_m2 / price);
-    let list_chance = |rate: f64| listing_probability(rate, timing, sellers);
-    let relist = list_chance(h.relist_rate);
+    // Owners who would sell at a gain time their listing sooner.
+    let list_chance = |rate: f64, d: &Dwelling, estates: &[Estate]| {
+        let gain = gain_timing(h, comparable(d, estates), f64::from(d.last_sale_price));
+        listing_probability(rate, timing * gain, sellers)
+    };
     let withdraw = withdrawal_probability(h.withdrawal_rate, timing, sellers);
     let HousingStock { dwellings, estates } = &mut *stock;
     let streams = Streams::new(clock.seed, clock.year, Stage::Housing);
@@ -664,7 +680,7 @@ pub fn release_vacated(
                         d.state = DwellingState::Demolished;
                         d.to_let = false;
                         gone += 1;
-                    } else if rng.chance(relist) {
+                    } else if rng.chance(list_chance(h.relist_rate, d, estates)) {
                         list(d, estates);
                     }
                 }
@@ -676,10 +692,15 @@ pub fn release_vacated(
     let mut left = std::mem::take(&mut vacated.0);
     left.sort_unstable_by_key(|v| v.0);
     for (d, tenure, reason) in left {
+        let (home, estates) = (&stock.dwellings[d.0 as usize], &stock.estates);
         let sell = match (tenure, reason) {
             (Tenure::Renter, _) => 0.0,
-            (Tenure::Owner, VacateReason::Emigrated) => list_chance(h.emigrant_sell_share),
-            (Tenure::Owner, VacateReason::Dissolved) => list_chance(h.heir_sell_share),
+            (Tenure::Owner, VacateReason::Emigrated) => {
+                list_chance(h.emigrant_sell_share, home, estates)
+            }
+            (Tenure::Owner, VacateReason::Dissolved) => {
+                list_chance(h.heir_sell_share, home, estates)
+            }
         };
         let listed =
             SimRng::new(clock.seed, clock.year, Stage::Housing, u64::from(d.0)).chance(sell);
@@ -1149,6 +1170,23 @@ mod tests {
         // The city's own trend adds its own share, whatever the national weight.
         let mixed = gain(&h, 2020, 0.05);
         assert!((mixed - plain_2020 - 0.5 * 0.05).abs() < 1e-12, "{mixed}");
+    }
+
+    /// An owner who would sell at a gain lists sooner, by (value / cost)^gain_listing; one facing a
+    /// loss, or who never bought, lists at the market's timing alone.
+    #[test]
+    fn owners_facing_a_gain_list_sooner_and_others_at_the_markets_timing() {
+        let mut h = crate::config::baseline().housing;
+        h.gain_listing = 2.0;
+        assert!((gain_timing(&h, 1_200_000.0, 1_000_000.0) - 1.44).abs() < 1e-12);
+        assert_eq!(gain_timing(&h, 800_000.0, 1_000_000.0), 1.0);
+        assert_eq!(gain_timing(&h, 800_000.0, 0.0), 1.0);
+        // The gain raises the yearly listing probability, which stays a probability.
+        let plain = listing_probability(0.12, 1.0, 0.0);
+        let keen = listing_probability(0.12, gain_timing(&h, 2_000_000.0, 1_000_000.0), 0.0);
+        assert!(keen > plain && keen < 1.0, "{plain} {keen}");
+        h.gain_listing = 0.0;
+        assert_eq!(gain_timing(&h, 2_000_000.0, 1_000_000.0), 1.0);
     }
 
     #[test]
