@@ -1149,7 +1149,7 @@ mod tests {
     }
 
     /// Buyers read the growth they expect partly from the nation's prices of last year: with
-    /// the city flat, a national fall makes buying worse by expectation_weight × share × fall.
+    /// the city flat, a national fall makes buying worse by national_expectation_weight × fall.
     #[test]
     fn buyers_expect_part_of_last_years_national_growth() {
         let mut h = crate::config::baseline().housing;
