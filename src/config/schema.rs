@@ -312,7 +312,7 @@ pub struct HousingConfig {
     pub new_household_buy_share: f64,
     pub immigrant_buy_share: f64,
     pub price_to_income_limit: f64,
-    pub quality_preference: f64,
+    pub viewings: u32,
     pub completions: Series,
     pub construction_cost: Series,
     pub construction_rate: f64,

@@ -750,7 +750,7 @@ fn check(c: &Config, k: &mut Checker) {
         0.1,
         100.0,
     );
-    k.range("housing.quality_preference", h.quality_preference, 0.0, 1.0);
+    k.int("housing.viewings", i64::from(h.viewings), 1, 1000);
     k.series("housing.completions", &h.completions, 0.0, 1e7);
     k.int(
         "housing.new_estate_size",

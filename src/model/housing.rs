@@ -328,60 +328,24 @@ struct Mover {
     better_than: f32,
 }
 
-/// What the book offered when it opened: each estate's cheapest listing as (ask, floor area ×
-/// quality), by ask, with the best floor area × quality at or below each ask, so that whether
-/// a buyer could afford a home they want is a binary search.
-struct Offers {
-    asks: Vec<f32>,
-    best_up_to: Vec<f32>,
-}
-
-impl Offers {
-    fn new(book: &ListingBook) -> Self {
-        let mut tops = book.top.clone();
-        tops.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        let mut best = 0.0f32;
-        let best_up_to = tops
-            .iter()
-            .map(|t| {
-                best = best.max(t.1);
-                best
-            })
-            .collect();
-        Offers {
-            asks: tops.iter().map(|t| t.0).collect(),
-            best_up_to,
-        }
-    }
-
-    /// Whether a buyer with `budget` could afford a listing bigger or better than
-    /// `better_than`.
-    fn affordable(&self, budget: f64, better_than: f32) -> bool {
-        let n = self.asks.partition_point(|&a| f64::from(a) <= budget);
-        n > 0 && self.best_up_to[n - 1] > better_than
-    }
-}
-
-/// Listings grouped by estate, estates in descending quality; buyers walk it from the top,
-/// and take an estate's cheapest listing.
+/// The year's listings as buyers find them: every listing when the book opened, cheapest
+/// first, and which are sold. A buyer views `housing.viewings` listings drawn at random from
+/// those within the budget (the listings an online search with a price filter returns) and
+/// takes the most home among those still for sale. What a buyer sees depends on the shares of
+/// listings at each ask, not on how many there are, so a run at `--scale 0.1` trades as the
+/// full city does.
 struct ListingBook {
-    /// The estates with listings left, as their positions in `opening` (so in walk order).
-    order: Vec<u32>,
-    /// The estates with listings when the book opened, in walk order.
-    opening: Vec<u32>,
-    /// Each estate's listings, the cheapest ask last.
-    by_estate: Vec<Vec<Listing>>,
-    /// The ask and the floor area × quality of the cheapest listing of each estate in `order`
-    /// (same positions), so a buyer's walk reads one short array instead of a dwelling per
-    /// estate.
-    top: Vec<(f32, f32)>,
-    /// The best yield of the estates' cheapest listings, for investors.
-    yields: BestYield,
+    /// Cheapest first; ties by dwelling id.
+    listings: Vec<Listing>,
+    sold: Vec<bool>,
+    /// No listing before it is for sale (the cheapest left is at or after it).
+    cheapest: usize,
+    rent_per_m2: f64,
 }
 
 /// A listing as the book holds it: what buyers compare, copied from its dwelling when the book
-/// opens (nothing changes a listing while the book is open), so that sorting an estate's
-/// listings and taking one read no dwelling.
+/// opens (nothing changes a listing while the book is open), so that viewing one reads no
+/// dwelling.
 #[derive(Clone, Copy, Debug)]
 struct Listing {
     ask: f32,
@@ -390,67 +354,13 @@ struct Listing {
     id: DwellingId,
 }
 
-/// The best gross yield among the estates' cheapest listings: a tournament tree over the
-/// estates' walk positions when the book opened. An investor reads the winner at the root
-/// instead of computing every estate's yield, and a take replays only the matches above its
-/// estate. The winner is what a scan in walk order finds: the highest yield (`total_cmp`), the
-/// first in the walk among equal ones.
-struct BestYield {
-    rent_per_m2: f64,
-    /// Leaves from `leaves` on (one per walk position), matches above them (the final at 1):
-    /// the walk position that wins and its yield, `None` where every estate below has sold
-    /// out.
-    nodes: Vec<Option<(u32, f64)>>,
-    leaves: usize,
+/// What a buyer's viewings found: whether one of them was a home they wanted (whether or not it
+/// was still for sale by their turn: a bidder), and the home they take.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Viewed {
+    wanted: bool,
+    taken: Option<DwellingId>,
 }
-
-impl BestYield {
-    /// The tree of `tops` (ask, floor area × quality), in walk order.
-    fn new(rent_per_m2: f64, tops: &[(f32, f32)]) -> Self {
-        let leaves = tops.len().next_power_of_two();
-        let mut nodes = vec![None; 2 * leaves];
-        for (pos, &(ask, area_quality)) in tops.iter().enumerate() {
-            let y = rental_yield_of(rent_per_m2, area_quality, ask);
-            nodes[leaves + pos] = Some((pos as u32, y));
-        }
-        for k in (1..leaves).rev() {
-            nodes[k] = Self::winner(nodes[2 * k], nodes[2 * k + 1]);
-        }
-        BestYield {
-            rent_per_m2,
-            nodes,
-            leaves,
-        }
-    }
-
-    /// The better of two entrants, `left` (earlier in the walk) when their yields are equal.
-    fn winner(left: Option<(u32, f64)>, right: Option<(u32, f64)>) -> Option<(u32, f64)> {
-        match (left, right) {
-            (Some(l), Some(r)) if r.1.total_cmp(&l.1).is_gt() => Some(r),
-            (None, r) => r,
-            (l, _) => l,
-        }
-    }
-
-    /// The walk position (when the book opened) of the best yield, and that yield.
-    fn best(&self) -> Option<(u32, f64)> {
-        self.nodes[1]
-    }
-
-    /// The estate at walk position `slot` now offers `top` (ask, floor area × quality), or
-    /// nothing.
-    fn offer(&mut self, slot: u32, top: Option<(f32, f32)>) {
-        let mut k = self.leaves + slot as usize;
-        self.nodes[k] = top.map(|(ask, area_quality)| {
-            (slot, rental_yield_of(self.rent_per_m2, area_quality, ask))
-        });
-        while k > 1 {
-            k /= 2;
-            self.nodes[k] = Self::winner(self.nodes[2 * k], self.nodes[2 * k + 1]);
-        }
-    }
-}
-
 /// The dwellings a year's trading starts from, each list in id order: occupied homes in
 /// shanty estates (demolition candidates), empty homes to let, empty homes held by absent
 /// owners, and listings; and the count of homes to let.
@@ -507,110 +417,102 @@ impl Openings {
 impl ListingBook {
     /// The book of `listings` (in id order), investors reading yields at `rent_per_m2`.
     fn new(stock: &HousingStock, listings: &[DwellingId], rent_per_m2: f64) -> Self {
-        let mut by_estate: Vec<Vec<Listing>> = vec![Vec::new(); stock.estates.len()];
-        for &id in listings {
-            let dw = &stock.dwellings[id.0 as usize];
-            by_estate[dw.estate as usize].push(Listing {
-                ask: dw.ask,
-                area_quality: dw.floor_area_m2 * stock.estates[dw.estate as usize].quality,
-                id,
-            });
-        }
-        for l in &mut by_estate {
-            // Dearest first, so the cheapest is popped first; ties by id.
-            l.sort_unstable_by(|a, b| b.ask.total_cmp(&a.ask).then(b.id.cmp(&a.id)));
-        }
-        let mut opening: Vec<u32> = (0..stock.estates.len() as u32)
-            .filter(|&e| !by_estate[e as usize].is_empty())
-            .collect();
-        opening.sort_by(|a, b| {
-            stock.estates[*b as usize]
-                .quality
-                .total_cmp(&stock.estates[*a as usize].quality)
-                .then(a.cmp(b))
-        });
-        let top: Vec<(f32, f32)> = opening
+        let mut listings: Vec<Listing> = listings
             .iter()
-            .map(|&e| {
-                Self::top_of(&by_estate[e as usize]).expect("estates in the book have listings")
+            .map(|&id| {
+                let dw = &stock.dwellings[id.0 as usize];
+                Listing {
+                    ask: dw.ask,
+                    area_quality: dw.floor_area_m2 * stock.estates[dw.estate as usize].quality,
+                    id,
+                }
             })
             .collect();
+        listings.sort_unstable_by(|a, b| a.ask.total_cmp(&b.ask).then(a.id.cmp(&b.id)));
         ListingBook {
-            order: (0..opening.len() as u32).collect(),
-            yields: BestYield::new(rent_per_m2, &top),
-            opening,
-            by_estate,
-            top,
+            sold: vec![false; listings.len()],
+            listings,
+            cheapest: 0,
+            rent_per_m2,
         }
     }
 
-    /// The ask and floor area × quality of the cheapest of an estate's `listings`.
-    fn top_of(listings: &[Listing]) -> Option<(f32, f32)> {
-        listings.last().map(|l| (l.ask, l.area_quality))
-    }
-
+    /// Listings at opening.
     fn len(&self) -> usize {
-        self.by_estate.iter().map(Vec::len).sum()
+        self.listings.len()
     }
 
-    /// The buyer walks estates from the best, taking an estate's cheapest listing if its ask
-    /// is within the budget and it is bigger or better than `better_than` (floor area ×
-    /// quality), with probability `preference` at each; if none is taken, the last such one
-    /// seen.
-    fn buy(
+    /// Of `viewings` listings drawn at random from those asking at most `budget` when the book
+    /// opened, the buyer wants those bigger or better than `better_than` (floor area × quality)
+    /// and takes the biggest and best of them still for sale (the cheaper among equals): a
+    /// buyer spends the budget on as much home as it buys (Gilbert, Hawksworth & Swinney 2009;
+    /// Baptista et al. 2016).
+    fn buy(&mut self, budget: f64, better_than: f32, viewings: u32, rng: &mut SimRng) -> Viewed {
+        let within = self
+            .listings
+            .partition_point(|l| f64::from(l.ask) <= budget);
+        self.view(within, viewings, rng, |l| {
+            (l.area_quality > better_than).then_some(f64::from(l.area_quality))
+        })
+    }
+
+    /// Of `viewings` listings drawn at random from all, an investor wants those whose gross
+    /// yield at this year's rent is at least `required`, and takes the best-yielding of them
+    /// still for sale.
+    fn invest(&mut self, required: f64, viewings: u32, rng: &mut SimRng) -> Viewed {
+        let rent = self.rent_per_m2;
+        self.view(self.listings.len(), viewings, rng, |l| {
+            let y = rental_yield_of(rent, l.area_quality, l.ask);
+            (y >= required).then_some(y)
+        })
+    }
+
+    /// `viewings` draws from the first `within` listings at opening; `score` is `None` for a
+    /// listing not wanted, else how much it is wanted. The best wanted listing still for sale is
+    /// taken (the earlier, so the cheaper, among equals).
+    fn view(
         &mut self,
-        budget: f64,
-        better_than: f32,
-        preference: f64,
+        within: usize,
+        viewings: u32,
         rng: &mut SimRng,
-    ) -> Option<DwellingId> {
-        let mut fallback = None;
-        let mut chosen = None;
-        for (pos, &(ask, area_quality)) in self.top.iter().enumerate() {
-            if f64::from(ask) <= budget && area_quality > better_than {
-                fallback = Some(pos);
-                if rng.chance(preference) {
-                    chosen = Some(pos);
-                    break;
-                }
+        score: impl Fn(&Listing) -> Option<f64>,
+    ) -> Viewed {
+        let mut found = Viewed {
+            wanted: false,
+            taken: None,
+        };
+        if within == 0 {
+            return found;
+        }
+        let mut best: Option<(f64, usize)> = None;
+        for _ in 0..viewings {
+            let i = rng.below(within);
+            let Some(s) = score(&self.listings[i]) else {
+                continue;
+            };
+            found.wanted = true;
+            let better = best.is_none_or(|(b, j)| s > b || (s == b && i < j));
+            if !self.sold[i] && better {
+                best = Some((s, i));
             }
         }
-        let pos = chosen.or(fallback)?;
-        Some(self.take(pos))
+        found.taken = best.map(|(_, i)| self.take(i));
+        found
     }
 
-    /// An investor takes the listing with the best gross yield, if it yields at least
-    /// `required`.
-    fn invest(&mut self, required: f64) -> Option<DwellingId> {
-        let (slot, best) = self.yields.best()?;
-        let pos = self
-            .order
-            .binary_search(&slot)
-            .expect("the best yield is an estate in the book");
-        (best >= required).then(|| self.take(pos))
-    }
-
-    /// A listing from the worst estate, for a renter when nothing else is empty.
-    fn take_worst(&mut self) -> Option<DwellingId> {
-        let pos = self.order.len().checked_sub(1)?;
-        Some(self.take(pos))
-    }
-
-    /// Take the cheapest listing of the estate at `pos` in the walk.
-    fn take(&mut self, pos: usize) -> DwellingId {
-        let slot = self.order[pos];
-        let listings = &mut self.by_estate[self.opening[slot as usize] as usize];
-        let taken = listings.pop().expect("estates in the book have listings");
-        let next = Self::top_of(listings);
-        match next {
-            Some(top) => self.top[pos] = top,
-            None => {
-                self.order.remove(pos);
-                self.top.remove(pos);
-            }
+    /// The cheapest listing still for sale, for a renter when nothing else is empty (its owner
+    /// lets it).
+    fn take_cheapest(&mut self) -> Option<DwellingId> {
+        while self.cheapest < self.listings.len() && self.sold[self.cheapest] {
+            self.cheapest += 1;
         }
-        self.yields.offer(slot, next);
-        taken.id
+        (self.cheapest < self.listings.len()).then(|| self.take(self.cheapest))
+    }
+
+    fn take(&mut self, i: usize) -> DwellingId {
+        debug_assert!(!self.sold[i]);
+        self.sold[i] = true;
+        self.listings[i].id
     }
 }
 
@@ -918,31 +820,26 @@ pub fn trade_homes(
     let mut rng = SimRng::new(clock.seed, year, Stage::Housing, 0);
     shuffle(&mut movers, &mut rng);
 
-    // Match. Renters take an empty home to let, else one an absent owner lets for the first
-    // time, else the cheapest listing of the worst estate.
+    // Match. Buyers view listings within their budget; renters take an empty home to let,
+    // else one an absent owner lets for the first time, else the cheapest listing.
     let mut book = ListingBook::new(&stock, &for_sale, market.rent_per_m2);
     let listings = book.len();
-    // What the market offered when it opened: a buyer who could afford a listing they want,
-    // or an investor whom the best yield satisfied, bids, whether or not a home is left by
-    // their turn.
-    let offers = Offers::new(&book);
-    let best_yield = book.yields.best().map_or(0.0, |(_, y)| y);
     shuffle(&mut to_let, &mut rng);
     shuffle(&mut held, &mut rng);
     let let_empty = to_let.len() as u64;
     let mut placed: Vec<(Mover, DwellingId, Tenure)> = Vec::new();
     let mut let_out: Vec<DwellingId> = Vec::new();
-    // Bidders: buyers who could afford a listing when their turn came.
+    // Bidders: buyers who viewed a home they wanted within their budget, or investors a home
+    // yielding what they need, whether or not it was still for sale by their turn.
     let (mut buyers, mut bidders, mut lettings) = (0u64, 0u64, 0u64);
     for m in movers {
         if matches!(m.kind, MoverKind::Investor) {
             buyers += 1;
             let z: f64 = rand::RngExt::sample(&mut rng, rand_distr::StandardNormal);
             let required = h.investor_yield * (h.investor_yield_sd * z).exp();
-            bidders += u64::from(required <= best_yield);
-            if let Some(d) = book.invest(required) {
-                let_out.push(d);
-            }
+            let viewed = book.invest(required, h.viewings, &mut rng);
+            bidders += u64::from(viewed.wanted);
+            let_out.extend(viewed.taken);
             continue;
         }
         let must_move = !matches!(
@@ -954,9 +851,9 @@ pub fn trade_homes(
         );
         if m.wants_to_buy {
             buyers += 1;
-            bidders += u64::from(offers.affordable(m.budget_yuan, m.better_than));
-            let (budget, better_than) = (m.budget_yuan, m.better_than);
-            if let Some(d) = book.buy(budget, better_than, h.quality_preference, &mut rng) {
+            let viewed = book.buy(m.budget_yuan, m.better_than, h.viewings, &mut rng);
+            bidders += u64::from(viewed.wanted);
+            if let Some(d) = viewed.taken {
                 placed.push((m, d, Tenure::Owner));
                 continue;
             }
@@ -966,7 +863,7 @@ pub fn trade_homes(
                 lettings += 1;
                 Some(d)
             } else {
-                held.pop().or_else(|| book.take_worst())
+                held.pop().or_else(|| book.take_cheapest())
             };
             if let Some(d) = d {
                 placed.push((m, d, Tenure::Renter));
@@ -1317,84 +1214,131 @@ mod tests {
     }
 
     #[test]
-    fn buyers_take_the_cheapest_home_of_the_best_estate_they_can_afford() {
+    fn buyers_take_the_most_home_they_view_within_their_budget() {
         crate::engine::par::init_task_pool(None);
+        // Floor area × quality 60, 60, 140, 140 asking 250k, 300k, 800k, 900k.
         let stock = two_estates([[300_000.0, 250_000.0], [900_000.0, 800_000.0]]);
         let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
         let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
-        assert_eq!(book.buy(1e9, 0.0, 1.0, &mut rng), Some(DwellingId(3)));
-        assert_eq!(book.buy(850_000.0, 0.0, 1.0, &mut rng), Some(DwellingId(1)));
-        // Nothing left under 280,000.
-        assert_eq!(book.buy(280_000.0, 0.0, 1.0, &mut rng), None);
-        assert_eq!(book.len(), 2);
-        // An owner of a 100 m² home of quality 0.61 trades up only to the better estate.
-        assert_eq!(book.buy(350_000.0, 61.0, 1.0, &mut rng), None);
-        assert_eq!(book.buy(1e9, 61.0, 1.0, &mut rng), Some(DwellingId(2)));
+        assert_eq!(book.len(), 4);
+        // With many viewings a buyer sees every listing within the budget: the better estate
+        // at 850,000 (the cheaper of the two equal homes first), the bigger home at 280,000.
+        let taken = |v: Viewed| v.taken;
+        assert_eq!(
+            taken(book.buy(850_000.0, 0.0, 200, &mut rng)),
+            Some(DwellingId(3))
+        );
+        assert_eq!(
+            taken(book.buy(1e9, 0.0, 200, &mut rng)),
+            Some(DwellingId(2))
+        );
+        assert_eq!(
+            taken(book.buy(280_000.0, 0.0, 200, &mut rng)),
+            Some(DwellingId(1))
+        );
+        // The one home within 280,000 has gone: the buyer wanted it but finds nothing.
+        let late = book.buy(280_000.0, 0.0, 200, &mut rng);
+        assert_eq!(
+            late,
+            Viewed {
+                wanted: true,
+                taken: None
+            }
+        );
+        // Nothing is within 200,000, and an owner of a home of 61 wants none of what is left.
+        let none = Viewed {
+            wanted: false,
+            taken: None,
+        };
+        assert_eq!(book.buy(200_000.0, 0.0, 200, &mut rng), none);
+        assert_eq!(
+            book.buy(1e9, 61.0, 200, &mut rng),
+            Viewed {
+                wanted: true,
+                taken: None
+            }
+        );
+        assert_eq!(book.take_cheapest(), Some(DwellingId(0)));
+        assert_eq!(book.take_cheapest(), None);
     }
 
     #[test]
-    fn investors_take_the_best_yield_only_when_it_pays_what_they_need() {
+    fn investors_take_the_best_yield_they_view_only_when_it_pays_what_they_need() {
         crate::engine::par::init_task_pool(None);
         // Yields at a rent of 200 a quality-m²: 4% and 4.8% in the poor estate, 3.5% and 3.1%
         // in the good one.
         let stock = two_estates([[300_000.0, 250_000.0], [800_000.0, 900_000.0]]);
+        let mut rng = SimRng::new(1, 2020, Stage::Housing, 0);
         let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
-        assert_eq!(book.invest(0.05), None);
-        assert_eq!(book.invest(0.045), Some(DwellingId(1)));
-        assert_eq!(book.invest(0.034), Some(DwellingId(0)));
-        assert_eq!(book.invest(0.034), Some(DwellingId(2)));
-        assert_eq!(book.invest(0.034), None);
+        let mut invest = |required| book.invest(required, 200, &mut rng).taken;
+        assert_eq!(invest(0.05), None);
+        assert_eq!(invest(0.045), Some(DwellingId(1)));
+        assert_eq!(invest(0.034), Some(DwellingId(0)));
+        assert_eq!(invest(0.034), Some(DwellingId(2)));
+        assert_eq!(invest(0.034), None);
+        // One viewing sees one listing: over many investors, each listing is taken about as
+        // often.
+        let mut counts = [0u32; 4];
+        for seed in 0..4000 {
+            let mut rng = SimRng::new(seed, 2020, Stage::Housing, 0);
+            let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
+            let d = book
+                .invest(0.0, 1, &mut rng)
+                .taken
+                .expect("every listing pays");
+            counts[d.0 as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (900..1100).contains(&c)),
+            "{counts:?}"
+        );
     }
 
-    /// Investors take what a scan of every estate's cheapest listing finds (the best yield, the
-    /// first in the walk among equal ones) while buyers and renters empty the book around them.
+    /// A buyer's viewings read the shares of listings at each ask, not their number: a city of
+    /// ten times the listings and ten times the buyers sells at the same prices. (When buyers
+    /// took each estate's cheapest listing, the larger book sold cheaper: its cheapest
+    /// listings were further out in the tail.)
     #[test]
-    fn investors_take_what_a_scan_of_every_estate_finds() {
+    fn what_buyers_pay_does_not_depend_on_the_number_of_listings() {
         crate::engine::par::init_task_pool(None);
-        let mut rng = SimRng::new(7, 2020, Stage::Housing, 0);
-        let mut stock = HousingStock::default();
-        for e in 0..37u32 {
-            stock.estates.push(Estate {
-                // Some estates of equal quality: the walk orders them by id.
-                quality: 0.5 + (e % 9) as f32 * 0.1,
-                build_year: 2000,
-                shanty: false,
-            });
-        }
-        for i in 0..600u32 {
-            let mut d = Dwelling::new(rng.below(37) as u32, 80.0, DwellingState::ForSale);
-            // Few distinct asks, so that equal yields meet.
-            d.ask = 200_000.0 + 50_000.0 * rng.below(4) as f32;
-            d.floor_area_m2 = if i % 3 == 0 { 60.0 } else { 80.0 };
-            stock.dwellings.push(d);
-        }
-        let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
-        let mut taken = 0;
-        while book.len() > 0 {
-            let scan = book
-                .top
-                .iter()
-                .map(|&(ask, area_quality)| rental_yield_of(200.0, area_quality, ask))
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-            let (pos, best) = scan.expect("listings are left");
-            let required = if rng.chance(0.8) { best } else { best * 1.01 };
-            let expected = (best >= required).then(|| {
-                let e = book.opening[book.order[pos] as usize] as usize;
-                book.by_estate[e].last().expect("a listing").id
-            });
-            assert_eq!(book.invest(required), expected);
-            taken += usize::from(expected.is_some());
-            // Buyers and renters take listings in between.
-            if rng.chance(0.5) {
-                book.buy(300_000.0, 0.0, 0.5, &mut rng);
-            } else if rng.chance(0.2) {
-                book.take_worst();
+        let mean_paid_per_area = |n: u32, seed: u64| {
+            let mut rng = SimRng::new(seed, 2020, Stage::Housing, 0);
+            let mut stock = HousingStock::default();
+            for e in 0..30u32 {
+                stock.estates.push(Estate {
+                    quality: 0.5 + e as f32 / 30.0,
+                    build_year: 2000,
+                    shanty: false,
+                });
             }
-        }
-        assert!(taken > 100, "{taken}");
-        assert_eq!(book.yields.best(), None);
-        assert_eq!(book.invest(0.0), None);
+            for _ in 0..n {
+                let e = rng.below(30) as u32;
+                let mut d = Dwelling::new(
+                    e,
+                    50.0 + rng.uniform() as f32 * 70.0,
+                    DwellingState::ForSale,
+                );
+                let per_area = 6000.0 * (0.3 * rng.uniform()).exp();
+                d.ask = (per_area
+                    * f64::from(d.floor_area_m2)
+                    * f64::from(stock.estates[e as usize].quality)) as f32;
+                stock.dwellings.push(d);
+            }
+            let mut book = ListingBook::new(&stock, &Openings::find(&stock).for_sale, 200.0);
+            let (mut paid, mut area) = (0.0, 0.0);
+            for _ in 0..n / 2 {
+                let budget = 300_000.0 + 600_000.0 * rng.uniform();
+                if let Some(d) = book.buy(budget, 0.0, 10, &mut rng).taken {
+                    let dw = &stock.dwellings[d.0 as usize];
+                    paid += f64::from(dw.ask);
+                    area += f64::from(dw.floor_area_m2 * stock.estates[dw.estate as usize].quality);
+                }
+            }
+            paid / area
+        };
+        let small: f64 = (0..10).map(|s| mean_paid_per_area(300, s)).sum::<f64>() / 10.0;
+        let large = mean_paid_per_area(3000, 99);
+        assert!((large / small - 1.0).abs() < 0.01, "{small} {large}");
     }
 
     /// The one split pass finds what a scan per list finds, each list in id order.
