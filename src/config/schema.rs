@@ -293,6 +293,7 @@ pub struct HousingConfig {
     pub displaced_buy_share: f64,
     pub rent_response: f64,
     pub natural_rental_vacancy: f64,
+    pub held_let_share: f64,
     pub investors_per_1000: f64,
     pub investor_yield: f64,
     pub investor_yield_sd: f64,

@@ -706,6 +706,7 @@ fn check(c: &Config, k: &mut Checker) {
         0.0,
         0.9,
     );
+    k.range("housing.held_let_share", h.held_let_share, 0.0, 1.0);
     k.range(
         "housing.investors_per_1000",
         h.investors_per_1000,

@@ -245,6 +245,21 @@ pub fn next_rent(h: &HousingConfig, rent: f64, rental_vacancy: f64) -> f64 {
     rent * (h.rent_response * (h.natural_rental_vacancy - rental_vacancy)).exp()
 }
 
+/// The rental vacancy the rent responds to: the homes to let standing empty after the year's
+/// lettings (`let_empty`, of `rental_homes` to let), plus the empty homes of absent owners left
+/// (`held`) at the share `held_let_share` of them their owners would let. Renters take those
+/// when no home to let is left, so they are rental supply too: a rent that saw only the homes
+/// already let rose every year while a fifth of the city stood empty.
+pub fn rental_vacancy_of(h: &HousingConfig, let_empty: u64, rental_homes: u64, held: u64) -> f64 {
+    let latent = h.held_let_share * held as f64;
+    let homes = rental_homes as f64 + latent;
+    if homes > 0.0 {
+        (let_empty as f64 + latent) / homes
+    } else {
+        0.0
+    }
+}
+
 /// Homes started this year: developers build when a new home would sell for more than it
 /// costs, expected revenue being the price × the new estates' quality × the chance of a sale
 /// (saleability); `construction_rate` homes per standing home per unit of margin. When the
@@ -983,11 +998,7 @@ pub fn trade_homes(
     tally.buyers += buyers;
     tally.transactions += sales;
     tally.investor_purchases += let_out.len() as u64;
-    let rental_vacancy = if rental_homes > 0 {
-        let_empty as f64 / rental_homes as f64
-    } else {
-        0.0
-    };
+    let rental_vacancy = rental_vacancy_of(h, let_empty, rental_homes, held.len() as u64);
     market.rental_vacancy = rental_vacancy;
     market.rent_per_m2 = next_rent(h, market.rent_per_m2, rental_vacancy);
     if sold_area_quality > 0.0 {
@@ -1098,6 +1109,22 @@ mod tests {
         // Dearer homes relative to wages: fewer buyers; cheaper: more.
         assert!(buy_probability(&h, 0.4, 0.0, 2.0) < 0.4);
         assert!(buy_probability(&h, 0.4, 0.0, 0.5) > 0.4);
+    }
+
+    #[test]
+    fn absent_owners_empty_homes_count_as_homes_to_let_at_their_share() {
+        let mut h = crate::config::baseline().housing;
+        h.held_let_share = 0.0;
+        assert_eq!(rental_vacancy_of(&h, 10, 100, 50), 0.1);
+        h.held_let_share = 1.0;
+        assert_eq!(rental_vacancy_of(&h, 10, 100, 50), 60.0 / 150.0);
+        h.held_let_share = 0.5;
+        assert_eq!(rental_vacancy_of(&h, 10, 100, 50), 35.0 / 125.0);
+        assert_eq!(rental_vacancy_of(&h, 0, 0, 0), 0.0);
+        // A city with many empty homes of absent owners cuts rents even when every home already
+        // let is taken.
+        let rent = next_rent(&h, 200.0, rental_vacancy_of(&h, 0, 100, 200));
+        assert!(rent < 200.0, "{rent}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::sim::world::WorldState;
 pub const FILE_NAME: &str = "checkpoint.bin";
 
 /// First bytes of every checkpoint; the number is the layout, bumped when it changes.
-const MAGIC: &[u8] = b"shrinkcity checkpoint 6\n";
+const MAGIC: &[u8] = b"shrinkcity checkpoint 7\n";
 
 /// A run between two years, and what is needed to carry it on alone.
 #[derive(Clone, Debug, Serialize, Deserialize)]
