@@ -327,8 +327,8 @@ enum MoverKind {
     },
     Formation(usize),
     Arrival(usize),
-    /// A buy-to-let investor (local or from the surrounding counties): buys the listing with
-    /// the best rental yield if it yields `investor_yield`, and lets it.
+    /// A buy-to-let investor (local or from the surrounding counties): buys the best-yielding
+    /// of the listings it views if it yields what this investor needs, and lets it.
     Investor,
 }
 
@@ -353,7 +353,7 @@ struct ListingBook {
     /// Cheapest first; ties by dwelling id.
     listings: Vec<Listing>,
     sold: Vec<bool>,
-    /// No listing before it is for sale (the cheapest left is at or after it).
+    /// Every listing before it is sold (the cheapest left is at or after it).
     cheapest: usize,
     rent_per_m2: f64,
 }
