@@ -248,8 +248,8 @@ pub fn next_rent(h: &HousingConfig, rent: f64, rental_vacancy: f64) -> f64 {
 /// The rental vacancy the rent responds to: the homes to let standing empty after the year's
 /// lettings (`let_empty`, of `rental_homes` to let), plus the empty homes of absent owners left
 /// (`held`) at the share `held_let_share` of them their owners would let. Renters take those
-/// when no home to let is left, so they are rental supply too: a rent that saw only the homes
-/// already let rose every year while a fifth of the city stood empty.
+/// when no home to let is left, so they are rental supply too: a rent that sees only the homes
+/// already let can rise while a fifth of the city stands empty.
 pub fn rental_vacancy_of(h: &HousingConfig, let_empty: u64, rental_homes: u64, held: u64) -> f64 {
     let latent = h.held_let_share * held as f64;
     let homes = rental_homes as f64 + latent;
@@ -1322,9 +1322,9 @@ mod tests {
     }
 
     /// A buyer's viewings read the shares of listings at each ask, not their number: a city of
-    /// ten times the listings and ten times the buyers sells at the same prices. (When buyers
-    /// took each estate's cheapest listing, the larger book sold cheaper: its cheapest
-    /// listings were further out in the tail.)
+    /// ten times the listings and ten times the buyers sells at the same prices. (Taking each
+    /// estate's cheapest listing makes what buyers pay fall with the listings per estate: docs/
+    /// MODEL.md, calibration step 10.)
     #[test]
     fn what_buyers_pay_does_not_depend_on_the_number_of_listings() {
         crate::engine::par::init_task_pool(None);
